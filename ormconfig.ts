@@ -1,0 +1,15 @@
+// The data source for the TypeORM CLI (npm run migration:*), built from the same config as the app.
+// The CLI needs DATABASE_URL: the embedded PostgreSQL is started only by the app itself.
+import { DataSource } from 'typeorm';
+import { loadConfig } from './src/config/configuration';
+import { dataSourceOptions } from './src/database/data-source';
+
+const config = loadConfig();
+if (!config.database.url) {
+  throw new Error('Set DATABASE_URL to use the migration commands.');
+}
+
+export default new DataSource({
+  ...dataSourceOptions(config.database, config.database.url),
+  migrations: ['src/database/migrations/*.ts', '.build/src/database/migrations/*.js'],
+});

@@ -1,0 +1,34 @@
+// Wires the modules for one application instance, with its configuration, global guards and filter.
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { ProblemDetailsFilter } from './common/filters/problem-details.filter';
+import { ContentTypeGuard } from './common/http/content-type';
+import { configModule, LatchConfig } from './config/configuration';
+import { DatabaseModule } from './database/database.module';
+import { AuthModule } from './modules/auth/auth.module';
+import { JwtAuthGuard } from './modules/auth/guards/jwt-auth.guard';
+import { TokensModule } from './modules/tokens/tokens.module';
+import { UsersModule } from './modules/users/users.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: LatchConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        configModule(config),
+        EventEmitterModule.forRoot({ wildcard: false, ignoreErrors: true }),
+        DatabaseModule,
+        UsersModule,
+        TokensModule,
+        AuthModule,
+      ],
+      providers: [
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        { provide: APP_GUARD, useClass: ContentTypeGuard },
+        { provide: APP_GUARD, useExisting: JwtAuthGuard },
+      ],
+    };
+  }
+}

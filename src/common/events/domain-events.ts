@@ -1,0 +1,132 @@
+// Every domain event Latch emits, named in one place. Emitters and listeners import these classes;
+// a listener never imports the module that emits. Payloads carry ids, never secrets or tokens.
+
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export const DomainEvent = {
+  UserRegistered: 'user.registered',
+  LoginSucceeded: 'auth.login.succeeded',
+  LoginFailed: 'auth.login.failed',
+  TokenRefreshed: 'auth.token.refreshed',
+  RefreshReuseDetected: 'auth.refresh.reuse_detected',
+  SessionRevoked: 'auth.session.revoked',
+  PasswordChanged: 'auth.password.changed',
+  PasswordReset: 'auth.password.reset',
+  UserApproved: 'user.approved',
+  UserDisabled: 'user.disabled',
+  UserEnabled: 'user.enabled',
+  UserUpdated: 'user.updated',
+} as const;
+
+export type DomainEventName = (typeof DomainEvent)[keyof typeof DomainEvent];
+
+abstract class BaseEvent {
+  readonly at = new Date();
+  abstract readonly name: DomainEventName;
+}
+
+export class UserRegisteredEvent extends BaseEvent {
+  readonly name = DomainEvent.UserRegistered;
+  constructor(
+    readonly userId: string,
+    readonly email: string,
+    readonly client: ClientInfo,
+  ) {
+    super();
+  }
+}
+
+export class LoginSucceededEvent extends BaseEvent {
+  readonly name = DomainEvent.LoginSucceeded;
+  constructor(
+    readonly userId: string,
+    readonly sessionId: string,
+    readonly client: ClientInfo,
+  ) {
+    super();
+  }
+}
+
+export type LoginFailureReason =
+  'invalid_credentials' | 'pending_approval' | 'disabled' | 'email_not_verified' | 'rate_limited' | 'locked';
+
+export class LoginFailedEvent extends BaseEvent {
+  readonly name = DomainEvent.LoginFailed;
+  constructor(
+    /** Null when no account matches: the attempt is still recorded. */
+    readonly userId: string | null,
+    readonly reason: LoginFailureReason,
+    readonly client: ClientInfo,
+  ) {
+    super();
+  }
+}
+
+export class TokenRefreshedEvent extends BaseEvent {
+  readonly name = DomainEvent.TokenRefreshed;
+  constructor(
+    readonly userId: string,
+    readonly sessionId: string,
+    readonly client: ClientInfo,
+  ) {
+    super();
+  }
+}
+
+export class RefreshReuseDetectedEvent extends BaseEvent {
+  readonly name = DomainEvent.RefreshReuseDetected;
+  constructor(
+    readonly userId: string,
+    readonly sessionId: string,
+    readonly client: ClientInfo,
+  ) {
+    super();
+  }
+}
+
+export type SessionRevokeReason =
+  'logout' | 'logout_all' | 'deleted' | 'reuse' | 'password_changed' | 'password_reset' | 'disabled';
+
+export class SessionRevokedEvent extends BaseEvent {
+  readonly name = DomainEvent.SessionRevoked;
+  constructor(
+    readonly userId: string,
+    readonly sessionIds: string[],
+    readonly reason: SessionRevokeReason,
+    /** True when the user has no live session left. */
+    readonly lastSessionEnded: boolean,
+    readonly client: ClientInfo,
+  ) {
+    super();
+  }
+}
+
+export class PasswordChangedEvent extends BaseEvent {
+  readonly name = DomainEvent.PasswordChanged;
+  constructor(
+    readonly userId: string,
+    readonly client: ClientInfo,
+  ) {
+    super();
+  }
+}
+
+export class PasswordResetEvent extends BaseEvent {
+  readonly name = DomainEvent.PasswordReset;
+  constructor(
+    readonly userId: string,
+    readonly client: ClientInfo,
+  ) {
+    super();
+  }
+}
+
+export class UserUpdatedEvent extends BaseEvent {
+  readonly name = DomainEvent.UserUpdated;
+  constructor(readonly userId: string) {
+    super();
+  }
+}

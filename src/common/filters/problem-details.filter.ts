@@ -1,0 +1,64 @@
+// The one place that turns errors into HTTP: RFC 9457 problem details with a stable code.
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ErrorCode } from '../errors/app-error';
+import { ERROR_CATALOG, problemType } from '../errors/error-catalog';
+import { toAppError } from '../errors/to-app-error';
+
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  errors?: { field: string; message: string }[];
+}
+
+export function problemFor(error: AppError): ProblemDetails {
+  const { status, title } = ERROR_CATALOG[error.code];
+  const problem: ProblemDetails = {
+    type: problemType(error.code),
+    title,
+    status,
+    detail: error.message,
+    code: error.code,
+  };
+  if (error.errors?.length) problem.errors = error.errors;
+  return problem;
+}
+
+const logger = new Logger('ProblemDetails');
+
+/** Writes the problem response; shared by the Nest filter and Fastify's own error handler. */
+export function sendProblem(thrown: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const error = toAppError(thrown);
+  const problem = problemFor(error);
+  if (problem.status >= 500 && error.code !== ErrorCode.ServiceUnavailable) {
+    logger.error(
+      `${request.method} ${request.routeOptions?.url ?? request.url} failed`,
+      error.cause instanceof Error ? error.cause.stack : String(error.cause),
+    );
+  } else if (error.code === ErrorCode.ServiceUnavailable && error.cause) {
+    logger.warn(
+      `${request.method} ${request.url} answered 503: ${String((error.cause as Error).message ?? error.cause)}`,
+    );
+  }
+  if (error.retryAfter !== undefined)
+    void reply.header('Retry-After', String(Math.max(1, Math.ceil(error.retryAfter))));
+  if (error.code === ErrorCode.Unauthorized) {
+    void reply.header(
+      'WWW-Authenticate',
+      request.headers.authorization ? 'Bearer realm="latch", error="invalid_token"' : 'Bearer realm="latch"',
+    );
+  }
+  if (reply.sent) return;
+  void reply.status(problem.status).type('application/problem+json; charset=utf-8').send(problem);
+}
+
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    sendProblem(exception, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
+  }
+}

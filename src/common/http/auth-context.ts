@@ -1,0 +1,10 @@
+import type { UserEntity } from '../../modules/users/user.entity';
+
+/** What the JWT guard attaches to an authenticated request. */
+export interface AuthContext {
+  userId: string;
+  sessionId: string;
+  roles: string[];
+  tokenExpiresAt: Date;
+  user: UserEntity;
+}

@@ -1,0 +1,52 @@
+// The TypeORM data source options, shared by the application and the migration CLI (ormconfig.ts),
+// so the two can never disagree. Schema changes only through migrations: synchronize stays off.
+import type { DataSourceOptions } from 'typeorm';
+import { DataSource } from 'typeorm';
+import type { DatabaseConfig } from '../config/configuration';
+import { OneTimeTokenEntity } from '../modules/tokens/one-time-token.entity';
+import { RefreshSessionEntity } from '../modules/tokens/refresh-session.entity';
+import { UserEntity } from '../modules/users/user.entity';
+import { InitialSchema1763700000000 } from './migrations/1763700000000-initial-schema';
+
+export const ENTITIES = [UserEntity, RefreshSessionEntity, OneTimeTokenEntity];
+export const MIGRATIONS = [InitialSchema1763700000000];
+
+/** How long a request may wait for a pooled connection before it is answered 503. */
+export const CONNECT_TIMEOUT_MS = 3000;
+
+export function dataSourceOptions(config: DatabaseConfig, url: string): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    migrationsRun: false,
+    synchronize: false,
+    logging: ['error'],
+    extra: {
+      max: config.poolMax,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      // A statement stuck on a dead connection must not hold a request past DESIGN.md's 10 s ceiling.
+      query_timeout: 8000,
+      application_name: 'latch',
+    },
+  };
+}
+
+const MIGRATION_LOCK_KEY = 7_411_001;
+
+/** Applies pending migrations; an advisory lock makes instances that start together take turns. */
+export async function runMigrations(dataSource: DataSource): Promise<void> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await dataSource.runMigrations({ transaction: 'each' });
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await runner.release();
+  }
+}

@@ -1,0 +1,57 @@
+// Production entry point: configuration, database, HTTP server, and an orderly shutdown.
+import 'reflect-metadata';
+import { bootstrapLogger as logger, createApp } from './bootstrap';
+import { ConfigError } from './config/env';
+import { loadConfig } from './config/configuration';
+import { RunningDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  let embedded: RunningDatabase | undefined;
+  if (!config.database.url) {
+    logger.log(`No DATABASE_URL: starting the embedded PostgreSQL under ${config.app.dataDir}/postgres`);
+    embedded = await startEmbeddedPostgres({ dataDir: config.app.dataDir });
+    config.database.url = embedded.url;
+  }
+  if (config.auth.jwtAccessSecretGenerated) {
+    logger.warn('JWT_ACCESS_SECRET is not set: using a random secret, so tokens die with this process');
+  }
+
+  const app = await createApp(config);
+  await app.listen(config.app.port, config.app.host);
+  logger.log(`Latch listening on http://${config.app.host}:${config.app.port} (docs at /docs)`);
+
+  // SIGTERM/SIGINT: stop accepting, finish in-flight requests and after-response work, close the
+  // pools, stop the embedded database, exit 0; a hard stop at 10 s bounds a stuck dependency.
+  let closing = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (closing) return;
+    closing = true;
+    logger.log(`${signal} received: shutting down`);
+    setTimeout(() => {
+      logger.error('Shutdown took longer than 10 s; exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    app
+      .close()
+      .then(() => embedded?.stop())
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error(`Shutdown failed: ${String(error)}`);
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+const SHUTDOWN_DEADLINE_MS = 9500;
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  }
+  process.exit(1);
+});

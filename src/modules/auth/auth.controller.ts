@@ -1,0 +1,116 @@
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { isUUID } from 'class-validator';
+import { Client, CurrentAuth } from '../../common/decorators/current-auth.decorator';
+import { Public } from '../../common/decorators/public.decorator';
+import { AppError, ErrorCode } from '../../common/errors/app-error';
+import type { ClientInfo } from '../../common/events/domain-events';
+import type { AuthContext } from '../../common/http/auth-context';
+import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
+import { toUserResponse, UserResponse } from '../users/dto/user.response';
+import type { UserEntity } from '../users/user.entity';
+import { AuthService } from './auth.service';
+import { LoginDto } from './dto/login.dto';
+import { RefreshDto } from './dto/refresh.dto';
+import { RegisterDto } from './dto/register.dto';
+import { SessionResponse, TokenPairResponse, VerifyResponse } from './dto/token-pair.response';
+import { LocalAuthGuard } from './guards/local-auth.guard';
+
+@ApiTags('auth')
+@Controller('auth')
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Public()
+  @Post('register')
+  @ApiOperation({ summary: 'Create an account' })
+  @ApiCreatedResponse({ type: UserResponse })
+  @ApiProblems(400, 409, 413, 415)
+  async register(@Body() body: RegisterDto, @Client() client: ClientInfo): Promise<UserResponse> {
+    return toUserResponse(await this.auth.register(body, client));
+  }
+
+  @Public()
+  @UseGuards(LocalAuthGuard)
+  @Post('login')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Sign in with e-mail and password' })
+  @ApiBody({ type: LoginDto })
+  @ApiOkResponse({ type: TokenPairResponse })
+  @ApiProblems(400, 401, 403, 413, 415)
+  login(@CurrentAuth() user: unknown, @Client() client: ClientInfo): Promise<TokenPairResponse> {
+    return this.auth.startSession(user as UserEntity, client);
+  }
+
+  @Public()
+  @Post('refresh')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Exchange a refresh token for a new pair (the old refresh token stops working)' })
+  @ApiOkResponse({ type: TokenPairResponse })
+  @ApiProblems(400, 401, 413, 415)
+  refresh(@Body() body: RefreshDto, @Client() client: ClientInfo): Promise<TokenPairResponse> {
+    return this.auth.refresh(body.refreshToken, client);
+  }
+
+  @ProtectedApi()
+  @Post('logout')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'End this session: its refresh and access tokens stop working at once' })
+  @ApiNoContentResponse()
+  @ApiProblems(401)
+  logout(@CurrentAuth() auth: AuthContext, @Client() client: ClientInfo): Promise<void> {
+    return this.auth.logout(auth, client);
+  }
+
+  @ProtectedApi()
+  @Post('logout-all')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'End every session of the signed-in user' })
+  @ApiNoContentResponse()
+  @ApiProblems(401)
+  logoutAll(@CurrentAuth() auth: AuthContext, @Client() client: ClientInfo): Promise<void> {
+    return this.auth.logoutAll(auth, client);
+  }
+
+  @ProtectedApi()
+  @Get('sessions')
+  @ApiOperation({ summary: 'Your live sessions' })
+  @ApiOkResponse({ type: [SessionResponse] })
+  @ApiProblems(401)
+  sessions(@CurrentAuth() auth: AuthContext): Promise<SessionResponse[]> {
+    return this.auth.listSessions(auth);
+  }
+
+  @ProtectedApi()
+  @Delete('sessions/:id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'End one of your sessions' })
+  @ApiNoContentResponse()
+  @ApiProblems(401, 404)
+  async deleteSession(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id') id: string,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    if (!isUUID(id)) throw new AppError(ErrorCode.NotFound, 'No such session.');
+    await this.auth.deleteSession(auth, id, client);
+  }
+
+  @ProtectedApi()
+  @Get('verify')
+  @ApiOperation({ summary: 'Check an access token (for other services)' })
+  @ApiOkResponse({ type: VerifyResponse })
+  @ApiProblems(401)
+  verify(@CurrentAuth() auth: AuthContext): VerifyResponse {
+    return this.auth.verify(auth);
+  }
+}

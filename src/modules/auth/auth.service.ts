@@ -1,0 +1,225 @@
+// Orchestrates the authentication flows; the work itself belongs to users, tokens and passwords.
+// Only what the caller waits for happens here: side effects are events handled after the response.
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { AppError, ErrorCode } from '../../common/errors/app-error';
+import {
+  ClientInfo,
+  LoginFailedEvent,
+  LoginFailureReason,
+  LoginSucceededEvent,
+  RefreshReuseDetectedEvent,
+  SessionRevokedEvent,
+  SessionRevokeReason,
+  TokenRefreshedEvent,
+  UserRegisteredEvent,
+} from '../../common/events/domain-events';
+import type { AuthContext } from '../../common/http/auth-context';
+import type { AuthConfig, LatchConfig } from '../../config/configuration';
+import { AccessTokenService } from '../tokens/access-token.service';
+import { invalidRefreshToken, IssuedTokens, TokensService } from '../tokens/tokens.service';
+import { toUserResponse } from '../users/dto/user.response';
+import type { UserEntity } from '../users/user.entity';
+import { UsersService } from '../users/users.service';
+import type { RegisterDto } from './dto/register.dto';
+import type { SessionResponse, TokenPairResponse, VerifyResponse } from './dto/token-pair.response';
+import { PasswordHasher } from './passwords/password-hasher.service';
+import { checkPassword } from './passwords/password-policy';
+
+const STATUS_ERRORS: Record<Exclude<UserEntity['status'], 'active'>, [ErrorCode, string, LoginFailureReason]> = {
+  pending_approval: [ErrorCode.AccountPendingApproval, 'This account is waiting for approval.', 'pending_approval'],
+  disabled: [ErrorCode.AccountDisabled, 'This account is disabled.', 'disabled'],
+};
+
+export function invalidCredentials(): AppError {
+  return new AppError(ErrorCode.InvalidCredentials, 'The e-mail address or password is incorrect.');
+}
+
+@Injectable()
+export class AuthService {
+  private readonly logger = new Logger(AuthService.name);
+  private readonly config: AuthConfig;
+
+  constructor(
+    private readonly users: UsersService,
+    private readonly tokens: TokensService,
+    private readonly accessTokens: AccessTokenService,
+    private readonly passwords: PasswordHasher,
+    private readonly events: EventEmitter2,
+    config: ConfigService<LatchConfig, true>,
+  ) {
+    this.config = config.get('auth', { infer: true });
+  }
+
+  async register(dto: RegisterDto, client: ClientInfo): Promise<UserEntity> {
+    const problem = checkPassword(dto.password);
+    if (problem)
+      throw new AppError(ErrorCode.ValidationFailed, 'The password does not meet the rules.', { errors: [problem] });
+    const user = await this.users.create({
+      email: dto.email,
+      passwordHash: await this.passwords.hash(dto.password),
+      username: dto.username ?? null,
+      displayName: dto.displayName ?? null,
+      status: this.config.requireApproval ? 'pending_approval' : 'active',
+    });
+    this.emit(new UserRegisteredEvent(user.id, user.email, client));
+    return user;
+  }
+
+  /**
+   * Checks a password. Unknown accounts cost the same bcrypt work as wrong passwords, and account
+   * states (pending, disabled, unverified) are revealed only after a correct password.
+   */
+  async checkCredentials(
+    login: string,
+    password: string,
+    client: ClientInfo,
+    allowUsername = false,
+  ): Promise<UserEntity> {
+    const found = await this.users.findForLogin(login.normalize('NFC').trim(), allowUsername);
+    const valid = await this.passwords.verify(password, found?.passwordHash);
+    if (!found || !valid) {
+      this.emit(new LoginFailedEvent(found?.id ?? null, 'invalid_credentials', client));
+      throw invalidCredentials();
+    }
+    if (found.status !== 'active') {
+      const [code, message, reason] = STATUS_ERRORS[found.status];
+      this.emit(new LoginFailedEvent(found.id, reason, client));
+      throw new AppError(code, message);
+    }
+    if (this.config.emailVerificationRequired && !found.emailVerified) {
+      this.emit(new LoginFailedEvent(found.id, 'email_not_verified', client));
+      throw new AppError(ErrorCode.EmailNotVerified, 'Verify your e-mail address before signing in.');
+    }
+    if (this.passwords.needsRehash(found.passwordHash)) this.upgradeHash(found.id, password);
+    const { passwordHash: _omit, ...user } = found;
+    return user as UserEntity;
+  }
+
+  async startSession(user: UserEntity, client: ClientInfo): Promise<TokenPairResponse> {
+    const { session, refreshToken } = await this.tokens.startSession(user.id, client);
+    const access = this.accessTokens.sign(user.id, session.id, user.roles, session.expiresAt);
+    this.emit(new LoginSucceededEvent(user.id, session.id, client));
+    return this.pair(
+      {
+        sessionId: session.id,
+        userId: user.id,
+        accessToken: access.token,
+        accessExpiresAt: access.expiresAt,
+        refreshToken,
+        refreshExpiresAt: session.expiresAt,
+      },
+      user,
+    );
+  }
+
+  async refresh(presented: string, client: ClientInfo): Promise<TokenPairResponse> {
+    const outcome = await this.tokens.refresh(presented);
+    if (outcome.kind === 'reuse') {
+      this.emit(new RefreshReuseDetectedEvent(outcome.userId, outcome.sessionId, client));
+      await this.sessionsEnded(outcome.userId, [outcome.sessionId], 'reuse', client);
+      throw invalidRefreshToken();
+    }
+    if (outcome.kind === 'replayed') {
+      const user = await this.users.getById(outcome.tokens.userId);
+      if (!user || user.status !== 'active') throw invalidRefreshToken();
+      return this.pair(outcome.tokens, user);
+    }
+    const { session, refreshToken } = outcome;
+    const user = await this.users.getById(session.userId);
+    if (!user || user.status !== 'active') {
+      await this.tokens.revokeSession(session.id, 'disabled');
+      throw invalidRefreshToken();
+    }
+    const access = this.accessTokens.sign(user.id, session.id, user.roles, session.expiresAt);
+    const issued: IssuedTokens = {
+      sessionId: session.id,
+      userId: user.id,
+      accessToken: access.token,
+      accessExpiresAt: access.expiresAt,
+      refreshToken,
+      refreshExpiresAt: session.expiresAt,
+    };
+    await this.tokens.rememberForGrace(presented, issued);
+    this.emit(new TokenRefreshedEvent(user.id, session.id, client));
+    return this.pair(issued, user);
+  }
+
+  async logout(auth: AuthContext, client: ClientInfo): Promise<void> {
+    const ended = await this.tokens.revokeSession(auth.sessionId, 'logout');
+    if (ended) await this.sessionsEnded(auth.userId, [auth.sessionId], 'logout', client);
+  }
+
+  async logoutAll(auth: AuthContext, client: ClientInfo): Promise<void> {
+    const ended = await this.tokens.revokeAllSessions(auth.userId, 'logout_all');
+    await this.sessionsEnded(auth.userId, ended, 'logout_all', client);
+  }
+
+  async listSessions(auth: AuthContext): Promise<SessionResponse[]> {
+    const sessions = await this.tokens.listSessions(auth.userId);
+    return sessions.map((s) => ({
+      id: s.id,
+      createdAt: s.createdAt.toISOString(),
+      lastUsedAt: s.lastUsedAt.toISOString(),
+      expiresAt: s.expiresAt.toISOString(),
+      userAgent: s.userAgent,
+      ip: s.ip,
+      current: s.id === auth.sessionId,
+    }));
+  }
+
+  async deleteSession(auth: AuthContext, sessionId: string, client: ClientInfo): Promise<void> {
+    const ended = await this.tokens.revokeSession(sessionId, 'deleted', auth.userId);
+    if (!ended) throw new AppError(ErrorCode.NotFound, 'No such session.');
+    await this.sessionsEnded(auth.userId, [sessionId], 'deleted', client);
+  }
+
+  verify(auth: AuthContext): VerifyResponse {
+    return {
+      valid: true,
+      userId: auth.userId,
+      sessionId: auth.sessionId,
+      roles: auth.roles,
+      expiresAt: auth.tokenExpiresAt.toISOString(),
+    };
+  }
+
+  /** Announces ended sessions, so caches forget them and presence can tell "offline". */
+  async sessionsEnded(
+    userId: string,
+    sessionIds: string[],
+    reason: SessionRevokeReason,
+    client: ClientInfo,
+  ): Promise<void> {
+    if (sessionIds.length === 0) return;
+    const lastSessionEnded = (await this.tokens.countLiveSessions(userId)) === 0;
+    this.emit(new SessionRevokedEvent(userId, sessionIds, reason, lastSessionEnded, client));
+  }
+
+  private pair(tokens: IssuedTokens, user: UserEntity): TokenPairResponse {
+    const now = Date.now();
+    return {
+      accessToken: tokens.accessToken,
+      refreshToken: tokens.refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: Math.max(0, Math.ceil((tokens.accessExpiresAt.getTime() - now) / 1000)),
+      refreshExpiresIn: Math.max(0, Math.ceil((tokens.refreshExpiresAt.getTime() - now) / 1000)),
+      user: toUserResponse(user),
+    };
+  }
+
+  /** A hash made at a lower cost than configured is replaced after a successful login. */
+  private upgradeHash(userId: string, password: string): void {
+    void this.passwords
+      .hash(password)
+      .then((hash) => this.users.setPasswordHash(userId, hash))
+      .catch((error: unknown) =>
+        this.logger.warn(`Could not upgrade the password hash of ${userId}: ${String(error)}`),
+      );
+  }
+
+  private emit(event: { name: string }): void {
+    this.events.emit(event.name, event);
+  }
+}

@@ -1,0 +1,55 @@
+// Bearer tokens: signature, algorithm, issuer, audience, expiry and typ are checked by jsonwebtoken;
+// then the session must still be live and the user active, so logout and revocation act at once.
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { PassportStrategy } from '@nestjs/passport';
+import { ExtractJwt, Strategy } from 'passport-jwt';
+import { AppError, ErrorCode } from '../../../common/errors/app-error';
+import type { AuthContext } from '../../../common/http/auth-context';
+import type { LatchConfig } from '../../../config/configuration';
+import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYP } from '../../tokens/access-token.service';
+import { TokensService } from '../../tokens/tokens.service';
+import { UsersService } from '../../users/users.service';
+
+interface CompleteJwt {
+  header: { typ?: unknown; alg?: unknown };
+  payload: { sub?: unknown; sid?: unknown; exp?: unknown; jti?: unknown };
+}
+
+function unauthorized(): AppError {
+  return new AppError(ErrorCode.Unauthorized, 'The access token is invalid, expired or revoked.');
+}
+
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  constructor(
+    config: ConfigService<LatchConfig, true>,
+    private readonly tokens: TokensService,
+    private readonly users: UsersService,
+  ) {
+    const auth = config.get('auth', { infer: true });
+    super({
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      secretOrKey: auth.jwtAccessSecret,
+      algorithms: [ACCESS_TOKEN_ALGORITHM],
+      issuer: auth.jwtIssuer,
+      audience: auth.jwtAudience,
+      ignoreExpiration: false,
+      jsonWebTokenOptions: { complete: true },
+    });
+  }
+
+  async validate(jwt: CompleteJwt): Promise<AuthContext> {
+    const { header, payload } = jwt;
+    if (header.typ !== ACCESS_TOKEN_TYP || header.alg !== ACCESS_TOKEN_ALGORITHM) throw unauthorized();
+    const { sub, sid, exp, jti } = payload;
+    if (typeof sub !== 'string' || typeof sid !== 'string' || typeof exp !== 'number' || typeof jti !== 'string') {
+      throw unauthorized();
+    }
+    const session = await this.tokens.getLiveSession(sid);
+    if (!session || session.userId !== sub) throw unauthorized();
+    const user = await this.users.getById(sub);
+    if (!user || user.status !== 'active') throw unauthorized();
+    return { userId: sub, sessionId: sid, roles: user.roles, tokenExpiresAt: new Date(exp * 1000), user };
+  }
+}

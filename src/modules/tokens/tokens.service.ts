@@ -1,0 +1,151 @@
+// Refresh sessions: creation, rotation with a grace window, reuse detection, revocation.
+// Refresh rules (DESIGN.md): the just-replaced token returns the same new pair for
+// REFRESH_REUSE_GRACE_SECONDS; any replaced token presented after that revokes the whole session.
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError, ErrorCode } from '../../common/errors/app-error';
+import type { AuthConfig, LatchConfig } from '../../config/configuration';
+import {
+  LiveSession,
+  RefreshSessionsRepository,
+  RotatedSession,
+  SessionMeta,
+  SessionRow,
+} from './refresh-sessions.repository';
+import { hashToken, newOpaqueToken, openFromGrace, sealForGrace } from './token-crypto';
+
+/** The parts of a token pair that the grace window must return unchanged. */
+export interface IssuedTokens {
+  sessionId: string;
+  userId: string;
+  accessToken: string;
+  accessExpiresAt: Date;
+  refreshToken: string;
+  refreshExpiresAt: Date;
+}
+
+interface SealedPair {
+  accessToken: string;
+  accessExpiresAt: string;
+  refreshToken: string;
+  refreshExpiresAt: string;
+}
+
+export type RefreshOutcome =
+  | { kind: 'rotated'; session: RotatedSession; refreshToken: string }
+  | { kind: 'replayed'; tokens: IssuedTokens }
+  | { kind: 'reuse'; sessionId: string; userId: string };
+
+const GRACE_WAIT_STEP_MS = 20;
+const GRACE_WAIT_MAX_MS = 2000;
+
+export function invalidRefreshToken(): AppError {
+  return new AppError(ErrorCode.InvalidRefreshToken, 'The refresh token is invalid, expired or revoked.');
+}
+
+@Injectable()
+export class TokensService {
+  private readonly logger = new Logger(TokensService.name);
+  private readonly auth: AuthConfig;
+
+  constructor(
+    private readonly sessions: RefreshSessionsRepository,
+    config: ConfigService<LatchConfig, true>,
+  ) {
+    this.auth = config.get('auth', { infer: true });
+  }
+
+  async startSession(userId: string, meta: SessionMeta): Promise<{ session: LiveSession; refreshToken: string }> {
+    const refreshToken = newOpaqueToken();
+    const session = await this.sessions.create(userId, hashToken(refreshToken), this.auth.refreshTokenTtl, meta);
+    return { session, refreshToken };
+  }
+
+  /**
+   * Rotates the presented token. Returns the session to sign a new access token for, the pair
+   * already issued for it (grace window), or a detected reuse (the session is then revoked).
+   */
+  async refresh(presented: string): Promise<RefreshOutcome> {
+    const oldHash = hashToken(presented);
+    const refreshToken = newOpaqueToken();
+    const session = await this.sessions.rotate(oldHash, hashToken(refreshToken));
+    if (session) return { kind: 'rotated', session, refreshToken };
+    return this.resolveReplacedToken(presented, oldHash);
+  }
+
+  /** Keeps the new pair for the grace window, sealed under the token it replaced. */
+  async rememberForGrace(replacedToken: string, tokens: IssuedTokens): Promise<void> {
+    if (this.auth.refreshReuseGraceSeconds === 0) return;
+    const sealed: SealedPair = {
+      accessToken: tokens.accessToken,
+      accessExpiresAt: tokens.accessExpiresAt.toISOString(),
+      refreshToken: tokens.refreshToken,
+      refreshExpiresAt: tokens.refreshExpiresAt.toISOString(),
+    };
+    await this.sessions.storeGraceCiphertext(
+      tokens.sessionId,
+      hashToken(tokens.refreshToken),
+      sealForGrace(sealed, replacedToken, tokens.sessionId),
+    );
+  }
+
+  private async resolveReplacedToken(presented: string, hash: Buffer): Promise<RefreshOutcome> {
+    const graceMs = this.auth.refreshReuseGraceSeconds * 1000;
+    for (let waited = 0; ; waited += GRACE_WAIT_STEP_MS) {
+      const state = await this.sessions.findByReplacedToken(hash);
+      if (!state) break;
+      if (state.revokedAt || state.expiresAt <= state.now) throw invalidRefreshToken();
+      const age = state.now.getTime() - state.rotatedAt.getTime();
+      if (age > graceMs) return this.reuseDetected(state.id, state.userId);
+      if (state.graceCiphertext) {
+        const pair = openFromGrace<SealedPair>(state.graceCiphertext, presented, state.id);
+        if (!pair) throw invalidRefreshToken();
+        return {
+          kind: 'replayed',
+          tokens: {
+            sessionId: state.id,
+            userId: state.userId,
+            accessToken: pair.accessToken,
+            accessExpiresAt: new Date(pair.accessExpiresAt),
+            refreshToken: pair.refreshToken,
+            refreshExpiresAt: new Date(pair.refreshExpiresAt),
+          },
+        };
+      }
+      // The winning request has rotated but not yet stored its pair: wait for it briefly.
+      if (waited >= GRACE_WAIT_MAX_MS) throw invalidRefreshToken();
+      await sleep(GRACE_WAIT_STEP_MS);
+    }
+
+    const historic = await this.sessions.findSessionOfHistoricToken(hash);
+    if (historic) return this.reuseDetected(historic.id, historic.userId);
+    throw invalidRefreshToken();
+  }
+
+  private async reuseDetected(sessionId: string, userId: string): Promise<RefreshOutcome> {
+    const revoked = await this.sessions.revoke(sessionId, 'reuse');
+    if (revoked) this.logger.warn(`Refresh token reuse detected; session ${sessionId} revoked`);
+    return { kind: 'reuse', sessionId, userId };
+  }
+
+  getLiveSession(sessionId: string): Promise<LiveSession | null> {
+    return this.sessions.getLive(sessionId);
+  }
+
+  listSessions(userId: string): Promise<SessionRow[]> {
+    return this.sessions.listLive(userId);
+  }
+
+  revokeSession(sessionId: string, reason: string, ownerId?: string): Promise<LiveSession | null> {
+    return this.sessions.revoke(sessionId, reason, ownerId);
+  }
+
+  revokeAllSessions(userId: string, reason: string, exceptSessionId?: string): Promise<string[]> {
+    return this.sessions.revokeAllForUser(userId, reason, exceptSessionId);
+  }
+
+  countLiveSessions(userId: string): Promise<number> {
+    return this.sessions.countLive(userId);
+  }
+}

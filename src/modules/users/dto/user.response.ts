@@ -1,0 +1,45 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { UserEntity, UserStatus } from '../user.entity';
+
+export class UserResponse {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ example: 'ada@example.com' })
+  email: string;
+
+  @ApiProperty({ type: String, nullable: true, example: 'ada' })
+  username: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'Ada Lovelace' })
+  displayName: string | null;
+
+  @ApiProperty({ type: [String], example: ['user'] })
+  roles: string[];
+
+  @ApiProperty({ enum: ['active', 'pending_approval', 'disabled'] })
+  status: UserStatus;
+
+  @ApiProperty()
+  emailVerified: boolean;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  lastLoginAt: string | null;
+}
+
+export function toUserResponse(user: UserEntity): UserResponse {
+  return {
+    id: user.id,
+    email: user.email,
+    username: user.username,
+    displayName: user.displayName,
+    roles: user.roles,
+    status: user.status,
+    emailVerified: user.emailVerified,
+    createdAt: user.createdAt.toISOString(),
+    lastLoginAt: user.lastLoginAt ? user.lastLoginAt.toISOString() : null,
+  };
+}

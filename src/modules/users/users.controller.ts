@@ -1,0 +1,31 @@
+import { Body, Controller, Get, Patch } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentAuth } from '../../common/decorators/current-auth.decorator';
+import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
+import type { AuthContext } from '../../common/http/auth-context';
+import { UpdateProfileDto } from './dto/update-profile.dto';
+import { toUserResponse, UserResponse } from './dto/user.response';
+import { UsersService } from './users.service';
+
+@ApiTags('users')
+@ProtectedApi()
+@Controller('users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Get('me')
+  @ApiOperation({ summary: 'The signed-in user' })
+  @ApiOkResponse({ type: UserResponse })
+  @ApiProblems(401)
+  me(@CurrentAuth() auth: AuthContext): UserResponse {
+    return toUserResponse(auth.user);
+  }
+
+  @Patch('me')
+  @ApiOperation({ summary: 'Change your username or display name' })
+  @ApiOkResponse({ type: UserResponse })
+  @ApiProblems(400, 401, 409)
+  async updateMe(@CurrentAuth() auth: AuthContext, @Body() body: UpdateProfileDto): Promise<UserResponse> {
+    return toUserResponse(await this.users.updateProfile(auth.userId, body));
+  }
+}

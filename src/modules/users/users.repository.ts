@@ -1,0 +1,104 @@
+// Users table access with intent-named methods; unique violations become domain errors here.
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { QueryFailedError, Repository } from 'typeorm';
+import { AppError, ErrorCode } from '../../common/errors/app-error';
+import { Role, UserEntity, UserStatus } from './user.entity';
+
+export interface NewUser {
+  email: string;
+  passwordHash: string;
+  username?: string | null;
+  displayName?: string | null;
+  status: UserStatus;
+  roles?: Role[];
+  emailVerified?: boolean;
+}
+
+export type UserWithPassword = UserEntity & { passwordHash: string };
+
+function uniqueViolation(error: unknown): AppError | null {
+  if (!(error instanceof QueryFailedError)) return null;
+  const driver = error.driverError as { code?: string; constraint?: string };
+  if (driver.code !== '23505') return null;
+  if (driver.constraint === 'users_email_lower_key') {
+    return new AppError(ErrorCode.EmailTaken, 'An account with this e-mail address already exists.');
+  }
+  if (driver.constraint === 'users_username_lower_key') {
+    return new AppError(ErrorCode.UsernameTaken, 'This username is already taken.');
+  }
+  return null;
+}
+
+@Injectable()
+export class UsersRepository {
+  constructor(@InjectRepository(UserEntity) private readonly users: Repository<UserEntity>) {}
+
+  async create(user: NewUser): Promise<UserEntity> {
+    const entity = this.users.create({
+      email: user.email,
+      passwordHash: user.passwordHash,
+      username: user.username ?? null,
+      displayName: user.displayName ?? null,
+      status: user.status,
+      roles: user.roles ?? ['user'],
+      emailVerified: user.emailVerified ?? false,
+      lastLoginAt: null,
+    });
+    try {
+      // insert() is one INSERT ... RETURNING that fills id and timestamps into the entity.
+      await this.users.insert(entity);
+    } catch (error) {
+      throw uniqueViolation(error) ?? error;
+    }
+    return entity;
+  }
+
+  getById(id: string): Promise<UserEntity | null> {
+    return this.users.findOneBy({ id });
+  }
+
+  /** Login lookup by e-mail, or by e-mail or username for the OAuth password grant. */
+  getForLogin(login: string, allowUsername: boolean): Promise<UserWithPassword | null> {
+    const query = this.users
+      .createQueryBuilder('u')
+      .addSelect('u.passwordHash')
+      .where('lower(u.email) = lower(:login)', { login });
+    if (allowUsername) query.orWhere('lower(u.username) = lower(:login)', { login });
+    return query.getOne() as Promise<UserWithPassword | null>;
+  }
+
+  async getPasswordHash(id: string): Promise<string | null> {
+    const row = await this.users
+      .createQueryBuilder('u')
+      .addSelect('u.passwordHash')
+      .where('u.id = :id', { id })
+      .getOne();
+    return row ? (row as UserWithPassword).passwordHash : null;
+  }
+
+  async updateProfile(
+    id: string,
+    changes: { username?: string | null; displayName?: string | null },
+  ): Promise<UserEntity | null> {
+    try {
+      await this.users.update({ id }, changes);
+    } catch (error) {
+      throw uniqueViolation(error) ?? error;
+    }
+    return this.getById(id);
+  }
+
+  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+    await this.users.update({ id }, { passwordHash });
+  }
+
+  async stampLastLogin(id: string, at: Date): Promise<void> {
+    await this.users
+      .createQueryBuilder()
+      .update()
+      .set({ lastLoginAt: at, updatedAt: () => 'updated_at' })
+      .where('id = :id AND (last_login_at IS NULL OR last_login_at < :at)', { id, at })
+      .execute();
+  }
+}
