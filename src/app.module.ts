@@ -2,6 +2,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
+import { ScheduleModule } from '@nestjs/schedule';
 import { ProblemDetailsFilter } from './common/filters/problem-details.filter';
 import { ContentTypeGuard } from './common/http/content-type';
 import { configModule, LatchConfig } from './config/configuration';
@@ -10,6 +11,7 @@ import { AuthModule } from './modules/auth/auth.module';
 import { JwtAuthGuard } from './modules/auth/guards/jwt-auth.guard';
 import { TokensModule } from './modules/tokens/tokens.module';
 import { UsersModule } from './modules/users/users.module';
+import { RedisModule } from './redis/redis.module';
 
 @Module({})
 export class AppModule {
@@ -19,7 +21,9 @@ export class AppModule {
       imports: [
         configModule(config),
         EventEmitterModule.forRoot({ wildcard: false, ignoreErrors: true }),
+        ScheduleModule.forRoot(),
         DatabaseModule,
+        RedisModule,
         UsersModule,
         TokensModule,
         AuthModule,
