@@ -23,7 +23,7 @@ export function dataSourceOptions(config: DatabaseConfig, url: string): DataSour
     migrationsTableName: 'migrations',
     migrationsRun: false,
     synchronize: false,
-    logging: ['error'],
+    logging: false, // failures reach the exception filter, which logs what matters without SQL
     extra: {
       max: config.poolMax,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,

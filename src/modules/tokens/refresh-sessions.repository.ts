@@ -1,4 +1,6 @@
-// Refresh sessions. Rotation is one statement (UPDATE ... RETURNING inside a CTE that also records
+// Refresh sessions. Statements that modify and return rows are wrapped as `WITH … SELECT`, because
+// TypeORM's query() answers a bare UPDATE … RETURNING with [rows, count] rather than rows.
+// Rotation is one statement (UPDATE ... RETURNING inside a CTE that also records
 // the replaced hash), so two requests racing with the same token can never both rotate it.
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -156,9 +158,12 @@ export class RefreshSessionsRepository {
   /** Revokes one session, optionally only if it belongs to the user; returns whether a live one was ended. */
   async revoke(sessionId: string, reason: string, ownerId?: string): Promise<LiveSession | null> {
     const rows: { id: string; user_id: string; expires_at: Date }[] = await this.db.query(
-      `UPDATE refresh_sessions SET revoked_at = now(), revoked_reason = $2, grace_ciphertext = NULL
-        WHERE id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR user_id = $3::uuid)
-        RETURNING id, user_id, expires_at`,
+      `WITH revoked AS (
+         UPDATE refresh_sessions SET revoked_at = now(), revoked_reason = $2, grace_ciphertext = NULL
+          WHERE id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR user_id = $3::uuid)
+          RETURNING id, user_id, expires_at
+       )
+       SELECT id, user_id, expires_at FROM revoked`,
       [sessionId, reason, ownerId ?? null],
     );
     return rows[0] ? { id: rows[0].id, userId: rows[0].user_id, expiresAt: rows[0].expires_at } : null;
@@ -167,9 +172,12 @@ export class RefreshSessionsRepository {
   /** Revokes every live session of a user except one; returns the ids ended. */
   async revokeAllForUser(userId: string, reason: string, exceptSessionId?: string): Promise<string[]> {
     const rows: { id: string }[] = await this.db.query(
-      `UPDATE refresh_sessions SET revoked_at = now(), revoked_reason = $2, grace_ciphertext = NULL
-        WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3::uuid)
-        RETURNING id`,
+      `WITH revoked AS (
+         UPDATE refresh_sessions SET revoked_at = now(), revoked_reason = $2, grace_ciphertext = NULL
+          WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3::uuid)
+          RETURNING id
+       )
+       SELECT id FROM revoked`,
       [userId, reason, exceptSessionId ?? null],
     );
     return rows.map((r) => r.id);
