@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { hashToken, newOpaqueToken, openFromGrace, sealForGrace } from './token-crypto';
+
+describe('token crypto', () => {
+  it('makes opaque tokens of 256 random bits', () => {
+    const token = newOpaqueToken();
+    assert.equal(Buffer.from(token, 'base64url').length, 32);
+    assert.notEqual(newOpaqueToken(), token);
+  });
+
+  it('hashes tokens with SHA-256, deterministically', () => {
+    assert.equal(hashToken('abc').length, 32);
+    assert.deepEqual(hashToken('abc'), hashToken('abc'));
+    assert.notDeepEqual(hashToken('abc'), hashToken('abd'));
+  });
+
+  it('opens a sealed pair only with the replaced token and the same session', () => {
+    const sealed = sealForGrace({ accessToken: 'a', refreshToken: 'r' }, 'old-token', 'session-1');
+    assert.deepEqual(openFromGrace(sealed, 'old-token', 'session-1'), { accessToken: 'a', refreshToken: 'r' });
+    assert.equal(openFromGrace(sealed, 'other-token', 'session-1'), null);
+    assert.equal(openFromGrace(sealed, 'old-token', 'session-2'), null);
+    assert.ok(!sealed.toString('latin1').includes('"refreshToken"'));
+  });
+
+  it('detects tampering', () => {
+    const sealed = sealForGrace({ x: 1 }, 'old', 's');
+    sealed[sealed.length - 1] ^= 1;
+    assert.equal(openFromGrace(sealed, 'old', 's'), null);
+  });
+});
