@@ -1,5 +1,7 @@
 // The data source for the TypeORM CLI (npm run migration:*), built from the same config as the app.
-// The CLI needs DATABASE_URL: the embedded PostgreSQL is started only by the app itself.
+// It is compiled to .build/ormconfig.js; the CLI needs DATABASE_URL (the embedded PostgreSQL is
+// started only by the app itself).
+import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { loadConfig } from './src/config/configuration';
 import { dataSourceOptions } from './src/database/data-source';
@@ -11,5 +13,5 @@ if (!config.database.url) {
 
 export default new DataSource({
   ...dataSourceOptions(config.database, config.database.url),
-  migrations: ['src/database/migrations/*.ts', '.build/src/database/migrations/*.js'],
+  migrations: [join(__dirname, 'src', 'database', 'migrations', '*.js')],
 });

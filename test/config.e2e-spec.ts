@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+// The compiled entry point next to this test: .build/src/main.js
+const MAIN = join(__dirname, '..', 'src', 'main.js');
+
+function start(env: Record<string, string>) {
+  const result = spawnSync(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return { code: result.status, stderr: result.stderr.trim(), stdout: result.stdout.trim() };
+}
+
+describe('configuration checked at start', () => {
+  it('stops with one line naming the variable when a value is bad', () => {
+    const run = start({ BCRYPT_ROUNDS: 'lots' });
+    assert.equal(run.code, 1);
+    assert.equal(run.stderr, 'Invalid configuration: BCRYPT_ROUNDS must be a whole number (got "lots")');
+  });
+
+  it('refuses production without a JWT secret, or with a weak bcrypt cost', () => {
+    const noSecret = start({ NODE_ENV: 'production' });
+    assert.equal(noSecret.code, 1);
+    assert.equal(noSecret.stderr, 'Invalid configuration: JWT_ACCESS_SECRET is required when NODE_ENV=production');
+    const weak = start({ NODE_ENV: 'production', JWT_ACCESS_SECRET: 's'.repeat(40), BCRYPT_ROUNDS: '8' });
+    assert.equal(weak.code, 1);
+    assert.match(weak.stderr, /^Invalid configuration: BCRYPT_ROUNDS must be at least 10/);
+    assert.ok(!weak.stderr.includes('s'.repeat(40)));
+  });
+});
