@@ -9,6 +9,8 @@ import { configModule, LatchConfig } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { JwtAuthGuard } from './modules/auth/guards/jwt-auth.guard';
+import { LatchThrottlerGuard } from './modules/throttle/latch-throttler.guard';
+import { ThrottleModule } from './modules/throttle/throttle.module';
 import { TokensModule } from './modules/tokens/tokens.module';
 import { UsersModule } from './modules/users/users.module';
 import { RedisModule } from './redis/redis.module';
@@ -24,12 +26,14 @@ export class AppModule {
         ScheduleModule.forRoot(),
         DatabaseModule,
         RedisModule,
+        ThrottleModule,
         UsersModule,
         TokensModule,
         AuthModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        { provide: APP_GUARD, useExisting: LatchThrottlerGuard }, // first: even refused requests count
         { provide: APP_GUARD, useClass: ContentTypeGuard },
         { provide: APP_GUARD, useExisting: JwtAuthGuard },
       ],

@@ -60,6 +60,8 @@ export interface MailConfig {
 
 export interface ThrottleConfig {
   enabled: boolean;
+  /** Requests per client address per minute, by route group. */
+  limits: Env['rateLimits'];
 }
 
 export interface LatchConfig {
@@ -115,7 +117,7 @@ export function buildConfig(env: Env): LatchConfig {
       maxAttempts: env.mailMaxAttempts,
       outputDir: `${env.dataDir}/mail`,
     },
-    throttle: { enabled: env.rateLimitEnabled },
+    throttle: { enabled: env.rateLimitEnabled, limits: env.rateLimits },
   };
 }
 

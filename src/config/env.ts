@@ -112,6 +112,8 @@ export interface Env {
   adminEmail?: string;
   adminPassword?: string;
   rateLimitEnabled: boolean;
+  /** Requests per client address per minute, by route group. */
+  rateLimits: { default: number; register: number; login: number; token: number; forgotPassword: number };
   trustProxy: TrustProxy;
   corsOrigins: string[];
   corsMaxAge: number;
@@ -225,6 +227,13 @@ export function parseEnv(source: Source): Env {
     adminEmail,
     adminPassword,
     rateLimitEnabled: read.bool('RATE_LIMIT_ENABLED', true),
+    rateLimits: {
+      default: read.int('RATE_LIMIT_DEFAULT', 200, 1, 1_000_000),
+      register: read.int('RATE_LIMIT_REGISTER', 5, 1, 1_000_000),
+      login: read.int('RATE_LIMIT_LOGIN', 10, 1, 1_000_000),
+      token: read.int('RATE_LIMIT_TOKEN', 20, 1, 1_000_000),
+      forgotPassword: read.int('RATE_LIMIT_FORGOT_PASSWORD', 5, 1, 1_000_000),
+    },
     trustProxy: parseTrustProxy(read),
     corsOrigins: origins,
     corsMaxAge: read.int('CORS_MAX_AGE', 3600, 0, 86_400),

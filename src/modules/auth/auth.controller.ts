@@ -14,6 +14,7 @@ import { AppError, ErrorCode } from '../../common/errors/app-error';
 import type { ClientInfo } from '../../common/events/domain-events';
 import type { AuthContext } from '../../common/http/auth-context';
 import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
+import { RateLimit } from '../throttle/rate-limit.decorator';
 import { toUserResponse, UserResponse } from '../users/dto/user.response';
 import type { UserEntity } from '../users/user.entity';
 import { AuthService } from './auth.service';
@@ -29,6 +30,7 @@ export class AuthController {
   constructor(private readonly auth: AuthService) {}
 
   @Public()
+  @RateLimit('register')
   @Post('register')
   @ApiOperation({ summary: 'Create an account' })
   @ApiCreatedResponse({ type: UserResponse })
@@ -39,6 +41,7 @@ export class AuthController {
 
   @Public()
   @UseGuards(LocalAuthGuard)
+  @RateLimit('login')
   @Post('login')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
@@ -51,6 +54,7 @@ export class AuthController {
   }
 
   @Public()
+  @RateLimit('token')
   @Post('refresh')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')

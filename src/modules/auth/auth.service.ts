@@ -17,6 +17,7 @@ import {
 } from '../../common/events/domain-events';
 import type { AuthContext } from '../../common/http/auth-context';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
+import { LoginProtectionService } from '../throttle/login-protection.service';
 import { AccessTokenService } from '../tokens/access-token.service';
 import { invalidRefreshToken, IssuedTokens, TokensService } from '../tokens/tokens.service';
 import { toUserResponse } from '../users/dto/user.response';
@@ -46,6 +47,7 @@ export class AuthService {
     private readonly tokens: TokensService,
     private readonly accessTokens: AccessTokenService,
     private readonly passwords: PasswordHasher,
+    private readonly loginProtection: LoginProtectionService,
     private readonly events: EventEmitter2,
     config: ConfigService<LatchConfig, true>,
   ) {
@@ -77,8 +79,18 @@ export class AuthService {
     client: ClientInfo,
     allowUsername = false,
   ): Promise<UserEntity> {
-    const found = await this.users.findForLogin(login.normalize('NFC').trim(), allowUsername);
-    const valid = await this.passwords.verify(password, found?.passwordHash);
+    const account = login.normalize('NFC').trim();
+    await this.loginProtection.admit(account); // 429 while this account name must wait
+    let found: Awaited<ReturnType<UsersService['findForLogin']>>;
+    let valid: boolean;
+    try {
+      found = await this.users.findForLogin(account, allowUsername);
+      valid = await this.passwords.verify(password, found?.passwordHash);
+    } catch (error) {
+      await this.loginProtection.abandoned(account); // an outage or a full queue is no failed guess
+      throw error;
+    }
+    if (valid) await this.loginProtection.succeeded(account);
     if (!found || !valid) {
       this.emit(new LoginFailedEvent(found?.id ?? null, 'invalid_credentials', client));
       throw invalidCredentials();

@@ -6,6 +6,7 @@ import { Client } from '../../common/decorators/current-auth.decorator';
 import { Public } from '../../common/decorators/public.decorator';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import type { ClientInfo } from '../../common/events/domain-events';
+import { RateLimit } from '../throttle/rate-limit.decorator';
 import { AuthService } from './auth.service';
 import { OAuthErrorResponse, OAuthTokenRequest, OAuthTokenResponse } from './dto/oauth-token.dto';
 import { OAuthErrorFilter, OAuthError } from './oauth-error.filter';
@@ -27,6 +28,7 @@ export class OAuthTokenController {
 
   @Public()
   @FormBody()
+  @RateLimit('token')
   @Post('token')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')

@@ -1,0 +1,61 @@
+// The global rate-limit guard (runs before authentication). Each request counts against one
+// group's budget (RateLimit decorator, else `default`) for its client address, Fastify's
+// `request.ip`: the socket peer, or with TRUST_PROXY the nearest hop a trusted proxy vouches for,
+// so a forged X-Forwarded-For can neither pick nor reset a bucket. Answers carry the IETF draft
+// `RateLimit-Policy` / `RateLimit` fields; a refusal is 429 RATE_LIMITED with Retry-After.
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import {
+  InjectThrottlerOptions,
+  InjectThrottlerStorage,
+  ThrottlerGuard,
+  type ThrottlerModuleOptions,
+  type ThrottlerRequest,
+  type ThrottlerStorage,
+} from '@nestjs/throttler';
+import { ConfigService } from '@nestjs/config';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ErrorCode } from '../../common/errors/app-error';
+import type { LatchConfig } from '../../config/configuration';
+
+/** Only the API is limited: probes and metrics scrapers (/health, /metrics) never get a 429. */
+const LIMITED_PREFIX = '/api/';
+
+@Injectable()
+export class LatchThrottlerGuard extends ThrottlerGuard {
+  private readonly enabled: boolean;
+
+  constructor(
+    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
+    @InjectThrottlerStorage() storage: ThrottlerStorage,
+    reflector: Reflector,
+    config: ConfigService<LatchConfig, true>,
+  ) {
+    super(options, storage, reflector);
+    this.enabled = config.get('throttle', { infer: true }).enabled;
+  }
+
+  protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
+    if (!this.enabled || context.getType() !== 'http') return Promise.resolve(true);
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    return Promise.resolve(!request.url.startsWith(LIMITED_PREFIX));
+  }
+
+  protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
+    const { context, limit, ttl, throttler, getTracker, generateKey } = props;
+    const http = context.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const name = throttler.name ?? 'default';
+    const tracker = await getTracker(http.getRequest(), context);
+    const record = await this.storageService.increment(generateKey(context, tracker, name), ttl, limit, ttl, name);
+    // draft-ietf-httpapi-ratelimit-headers-10: quota q per window w seconds; r left, t seconds to reset.
+    void reply.header('RateLimit-Policy', `"${name}";q=${limit};w=${Math.round(ttl / 1000)}`);
+    void reply.header('RateLimit', `"${name}";r=${Math.max(0, limit - record.totalHits)};t=${record.timeToExpire}`);
+    if (record.isBlocked) {
+      throw new AppError(ErrorCode.RateLimited, 'Too many requests from this client; wait and try again.', {
+        retryAfter: record.timeToBlockExpire,
+      });
+    }
+    return true;
+  }
+}

@@ -1,0 +1,162 @@
+// Per-account protection against credential stuffing from many addresses. Every sign-in attempt
+// for an account name is counted before the password is checked (so parallel attempts cannot slip
+// past the count); from the 5th attempt without a success within 15 minutes, the next attempt must
+// wait, 1 s and doubling with each further failure up to 15 minutes, and is refused with 429 and
+// Retry-After until then, without any password work. A correct password clears the count. Nothing
+// here looks the account up: a name that matches no account is treated exactly like one that does,
+// so the limiter tells nothing about which accounts exist. Counters live in Redis (shared by every
+// instance), in this instance's memory while Redis is unavailable. RATE_LIMIT_ENABLED=false (for
+// benchmarks only) turns this off together with the per-address limits.
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { createHash } from 'node:crypto';
+import { AppError, ErrorCode } from '../../common/errors/app-error';
+import type { LatchConfig } from '../../config/configuration';
+import { RedisService } from '../../redis/redis.service';
+import { CounterStore } from './counter-store';
+
+export const FREE_FAILURES = 5;
+export const FAILURE_WINDOW_MS = 15 * 60_000;
+export const FIRST_WAIT_MS = 1_000;
+export const LONGEST_WAIT_MS = 15 * 60_000;
+const MEMORY_MAX_ACCOUNTS = 100_000;
+const MEMORY_SWEEP_MS = 60_000;
+
+/** Wait imposed after the given number of attempts without a success (0 below the threshold). */
+export function waitAfter(attempts: number): number {
+  if (attempts < FREE_FAILURES) return 0;
+  return Math.min(FIRST_WAIT_MS * 2 ** Math.min(attempts - FREE_FAILURES, 30), LONGEST_WAIT_MS);
+}
+
+// KEYS: attempts counter, wait marker. ARGV: threshold, window, first wait, longest wait (ms).
+// Returns { 0, ms left to wait } when refused, { 1, attempts } when admitted.
+const ADMIT_SCRIPT = `
+local waiting = redis.call('PTTL', KEYS[2])
+if waiting > 0 then return { 0, waiting } end
+local attempts = redis.call('INCR', KEYS[1])
+local wait = 0
+local threshold = tonumber(ARGV[1])
+if attempts >= threshold then
+  wait = math.floor(math.min(tonumber(ARGV[3]) * 2 ^ math.min(attempts - threshold, 30), tonumber(ARGV[4])))
+  redis.call('SET', KEYS[2], '1', 'PX', wait)
+end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + wait)
+return { 1, attempts }
+`;
+
+// An attempt that never reached the password check (database down, hashing queue full) is not a
+// failure: take it back.
+const ABANDON_SCRIPT = `
+local attempts = redis.call('DECR', KEYS[1])
+if attempts <= 0 then redis.call('DEL', KEYS[1]) end
+return attempts
+`;
+
+interface AccountState {
+  attempts: number;
+  expiresAt: number;
+  waitUntil: number;
+}
+
+@Injectable()
+export class LoginProtectionService implements OnApplicationShutdown {
+  private readonly enabled: boolean;
+  private readonly store: CounterStore;
+  private readonly memory = new Map<string, AccountState>();
+  private readonly sweep: NodeJS.Timeout;
+
+  constructor(redis: RedisService, config: ConfigService<LatchConfig, true>) {
+    this.enabled = config.get('throttle', { infer: true }).enabled;
+    this.store = new CounterStore(redis, new Logger('LoginProtection'), 'per-account sign-in limits');
+    this.sweep = setInterval(() => this.evictExpired(), MEMORY_SWEEP_MS).unref();
+  }
+
+  /** Counts an attempt for this account name, or refuses it with 429 while the account must wait. */
+  async admit(login: string): Promise<void> {
+    if (!this.enabled) return;
+    const id = accountId(login);
+    const [admitted, value] = await this.store.run(
+      async (client) =>
+        (await client.eval(
+          ADMIT_SCRIPT,
+          2,
+          this.keyOf(id, 'attempts'),
+          this.keyOf(id, 'wait'),
+          FREE_FAILURES,
+          FAILURE_WINDOW_MS,
+          FIRST_WAIT_MS,
+          LONGEST_WAIT_MS,
+        )) as [number, number],
+      () => this.admitInMemory(id),
+    );
+    if (admitted === 0) {
+      throw new AppError(ErrorCode.RateLimited, 'Too many failed sign-ins for this account; wait and try again.', {
+        retryAfter: Math.ceil(value / 1000),
+      });
+    }
+  }
+
+  /** A correct password: the account starts afresh. */
+  async succeeded(login: string): Promise<void> {
+    if (!this.enabled) return;
+    const id = accountId(login);
+    await this.store.run(
+      async (client) => void (await client.del(this.keyOf(id, 'attempts'), this.keyOf(id, 'wait'))),
+      () => void this.memory.delete(id),
+    );
+  }
+
+  /** The attempt ended before its password was judged: it does not count. */
+  async abandoned(login: string): Promise<void> {
+    if (!this.enabled) return;
+    const id = accountId(login);
+    await this.store.run(
+      (client) => client.eval(ABANDON_SCRIPT, 1, this.keyOf(id, 'attempts')),
+      () => {
+        const state = this.memory.get(id);
+        if (state) state.attempts = Math.max(0, state.attempts - 1);
+      },
+    );
+  }
+
+  /** Both keys of an account share a hash tag, so the scripts also run on Redis Cluster. */
+  private keyOf(id: string, part: 'attempts' | 'wait'): string {
+    return this.store.key('login', `{${id}}`, part);
+  }
+
+  private admitInMemory(id: string): [number, number] {
+    const now = Date.now();
+    let state = this.memory.get(id);
+    if (state && state.waitUntil > now) return [0, state.waitUntil - now];
+    if (!state || state.expiresAt <= now) {
+      state = { attempts: 0, expiresAt: 0, waitUntil: 0 };
+      this.memory.delete(id);
+      if (this.memory.size >= MEMORY_MAX_ACCOUNTS) this.evictOldest();
+      this.memory.set(id, state);
+    }
+    state.attempts += 1;
+    const wait = waitAfter(state.attempts);
+    state.waitUntil = wait > 0 ? now + wait : 0;
+    state.expiresAt = now + FAILURE_WINDOW_MS + wait;
+    return [1, state.attempts];
+  }
+
+  private evictExpired(): void {
+    const now = Date.now();
+    for (const [id, state] of this.memory) if (state.expiresAt <= now) this.memory.delete(id);
+  }
+
+  private evictOldest(): void {
+    const oldest = this.memory.keys().next();
+    if (!oldest.done) this.memory.delete(oldest.value);
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.sweep);
+  }
+}
+
+/** Account names are compared case-insensitively and stored only as a hash. */
+function accountId(login: string): string {
+  return createHash('sha256').update(login.normalize('NFC').trim().toLowerCase(), 'utf8').digest('base64url');
+}

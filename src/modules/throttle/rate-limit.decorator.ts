@@ -1,0 +1,14 @@
+// Names the rate-limit group a route belongs to. Each group has its own per-client budget per
+// minute (DESIGN.md, "Rate limits"); routes without a group share the `default` budget.
+import { SetMetadata } from '@nestjs/common';
+import type { ThrottleConfig } from '../../config/configuration';
+
+export type RateLimitGroup = keyof ThrottleConfig['limits'];
+
+export const RATE_LIMIT_GROUPS: readonly RateLimitGroup[] = ['default', 'register', 'login', 'token', 'forgotPassword'];
+
+export const RATE_LIMIT_GROUP = 'latch:rateLimitGroup';
+
+/** Counts requests to this route against the given group's budget instead of the default one. */
+export const RateLimit = (group: RateLimitGroup): MethodDecorator & ClassDecorator =>
+  SetMetadata(RATE_LIMIT_GROUP, group);

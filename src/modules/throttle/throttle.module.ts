@@ -1,0 +1,49 @@
+// The HTTP edge's limits: the global rate-limit guard with its Redis-backed storage, and the
+// per-account sign-in protection that AuthService consults. Global, so AuthService and the
+// application's guard list can use them without import chains.
+import { Global, Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Reflector } from '@nestjs/core';
+import { getOptionsToken, getStorageToken, type ThrottlerModuleOptions } from '@nestjs/throttler';
+import type { ExecutionContext } from '@nestjs/common';
+import type { LatchConfig } from '../../config/configuration';
+import { LatchThrottlerGuard } from './latch-throttler.guard';
+import { LoginProtectionService } from './login-protection.service';
+import { RATE_LIMIT_GROUP, RATE_LIMIT_GROUPS, type RateLimitGroup } from './rate-limit.decorator';
+import { RedisThrottlerStorage } from './redis-throttler.storage';
+
+const WINDOW_MS = 60_000;
+
+/** One named throttler per group; a request is counted only by the throttler of its route's group. */
+function throttlerOptions(config: ConfigService<LatchConfig, true>): ThrottlerModuleOptions {
+  const { limits } = config.get('throttle', { infer: true });
+  const reflector = new Reflector();
+  const groupOf = (context: ExecutionContext): RateLimitGroup =>
+    reflector.getAllAndOverride<RateLimitGroup | undefined>(RATE_LIMIT_GROUP, [
+      context.getHandler(),
+      context.getClass(),
+    ]) ?? 'default';
+  return {
+    throttlers: RATE_LIMIT_GROUPS.map((name) => ({
+      name,
+      limit: limits[name],
+      ttl: WINDOW_MS,
+      skipIf: (context: ExecutionContext) => groupOf(context) !== name,
+    })),
+    // A group's budget is shared by all of its routes, per client address.
+    generateKey: (_context, tracker, name) => `${name}:${tracker}`,
+  };
+}
+
+@Global()
+@Module({
+  providers: [
+    RedisThrottlerStorage,
+    { provide: getStorageToken(), useExisting: RedisThrottlerStorage },
+    { provide: getOptionsToken(), useFactory: throttlerOptions, inject: [ConfigService] },
+    LatchThrottlerGuard,
+    LoginProtectionService,
+  ],
+  exports: [LatchThrottlerGuard, LoginProtectionService],
+})
+export class ThrottleModule {}
