@@ -2,14 +2,21 @@
 // Passwords are NFKC-normalised and pre-hashed with HMAC-SHA-256 so that every character counts
 // despite bcrypt reading only 72 bytes (the keyed pre-hash also stops "shucking" against plain
 // SHA-256 lists). Unknown accounts are compared against a dummy hash of the same cost.
-import { Injectable, OnModuleInit } from '@nestjs/common';
+// Every hash and comparison passes an admission gate: at most BCRYPT_CONCURRENCY at once (kept
+// below libuv's thread pool, which compression, DNS and file I/O also need), BCRYPT_QUEUE_MAX
+// waiting, and past that a 503 with Retry-After, so a login storm cannot starve the service.
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import * as bcrypt from 'bcrypt';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { LatchConfig } from '../../../config/configuration';
+import { AdmissionGate } from './admission-gate';
 import { normalizePassword } from './password-policy';
 
 const PREHASH_KEY = 'latch/bcrypt-prehash/v1';
+/** A login never waits longer than this for its turn (DESIGN.md: no request waits more than 10 s). */
+const MAX_QUEUE_WAIT_MS = 5_000;
+const THREAD_POOL_SIZE = Number(process.env.UV_THREADPOOL_SIZE) || 4;
 
 export function prehash(password: string): string {
   return createHmac('sha256', PREHASH_KEY).update(normalizePassword(password), 'utf8').digest('base64');
@@ -17,11 +24,23 @@ export function prehash(password: string): string {
 
 @Injectable()
 export class PasswordHasher implements OnModuleInit {
+  private readonly logger = new Logger(PasswordHasher.name);
   private readonly rounds: number;
+  private readonly gate: AdmissionGate;
   private dummyHash: Promise<string>;
 
   constructor(config: ConfigService<LatchConfig, true>) {
-    this.rounds = config.get('auth', { infer: true }).bcryptRounds;
+    const auth = config.get('auth', { infer: true });
+    this.rounds = auth.bcryptRounds;
+    // One pool thread always stays free for the rest of the process.
+    const concurrency = Math.max(1, Math.min(auth.bcryptConcurrency, THREAD_POOL_SIZE - 1));
+    if (concurrency < auth.bcryptConcurrency) {
+      this.logger.warn(
+        `BCRYPT_CONCURRENCY=${auth.bcryptConcurrency} is capped at ${concurrency}: raise UV_THREADPOOL_SIZE ` +
+          `(now ${THREAD_POOL_SIZE}) above it to hash more passwords at once`,
+      );
+    }
+    this.gate = new AdmissionGate({ concurrency, queueMax: auth.bcryptQueueMax, maxWaitMs: MAX_QUEUE_WAIT_MS });
   }
 
   onModuleInit(): void {
@@ -29,13 +48,13 @@ export class PasswordHasher implements OnModuleInit {
   }
 
   hash(password: string): Promise<string> {
-    return bcrypt.hash(prehash(password), this.rounds);
+    return this.gate.run(() => bcrypt.hash(prehash(password), this.rounds));
   }
 
   /** Compares against the stored hash, or spends the same work on a dummy hash when there is none. */
   async verify(password: string, hash: string | null | undefined): Promise<boolean> {
     const target = hash ?? (await this.dummyHash);
-    const matches = await bcrypt.compare(prehash(password), target);
+    const matches = await this.gate.run(() => bcrypt.compare(prehash(password), target));
     return matches && hash !== null && hash !== undefined;
   }
 
