@@ -7,6 +7,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AppModule } from './app.module';
 import { AppError, ErrorCode } from './common/errors/app-error';
+import { registerHttpEdge } from './common/http/http-edge';
 import { BEARER_SCHEME, OAUTH2_SCHEME, ProblemDetailsSchema } from './common/http/openapi';
 import { createValidationPipe } from './common/http/validation';
 import type { LatchConfig } from './config/configuration';
@@ -66,6 +67,7 @@ export async function createApp(config: LatchConfig, options: CreateAppOptions =
   app.useBodyParser('application/json', { bodyLimit: BODY_LIMIT_BYTES }, parseJson);
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
+  await registerHttpEdge(app, config.app); // headers, CORS, compression: before any route exists
 
   app.setGlobalPrefix(API_PREFIX, {
     exclude: [

@@ -1,0 +1,68 @@
+// What every response carries at the HTTP edge, registered on Fastify before any route: security
+// headers (@fastify/helmet), CORS for the configured origins only (@fastify/cors through
+// app.enableCors) and compression of bodies over 1 kB (@fastify/compress). DESIGN.md, "HTTP contract".
+import compress from '@fastify/compress';
+import helmet from '@fastify/helmet';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppConfig } from '../../config/configuration';
+
+export const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+
+/**
+ * Swagger UI is the one HTML page: it loads its own scripts and styles from /docs, uses inline
+ * styles and data: images, and calls the API (the Authorize button posts to the token endpoint).
+ */
+export const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const COMPRESS_THRESHOLD_BYTES = 1024;
+
+function isDocsPage(url: string): boolean {
+  return url === '/docs' || url.startsWith('/docs/') || url.startsWith('/docs?');
+}
+
+/** Server-sent events must reach the client as they happen, not when a compressor flushes. */
+function compressible(contentType: string): boolean {
+  if (contentType.startsWith('text/event-stream')) return false;
+  return /^(text\/|application\/(?:[\w.+-]*\+)?json|application\/javascript|image\/svg\+xml)/.test(contentType);
+}
+
+export async function registerHttpEdge(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  // Helmet's defaults (nosniff, no X-Powered-By, HSTS, frame and cross-origin policies) with the
+  // contract's referrer policy; the CSP is written by the hook below in the contract's exact form.
+  await app.register(helmet, { global: true, contentSecurityPolicy: false, referrerPolicy: { policy: 'no-referrer' } });
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    void reply.header('content-security-policy', isDocsPage(request.url) ? DOCS_CSP : API_CSP);
+    done();
+  });
+
+  // Browsers may call the API only from the configured origins; any other origin (including
+  // `null`) gets no CORS headers at all, never a reflection of itself.
+  app.enableCors({
+    origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
+    methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type'],
+    exposedHeaders: ['Retry-After', 'RateLimit', 'RateLimit-Policy', 'WWW-Authenticate'],
+    credentials: false,
+    maxAge: config.corsMaxAge,
+  });
+
+  await app.register(compress, {
+    global: true,
+    threshold: COMPRESS_THRESHOLD_BYTES,
+    encodings: ['br', 'gzip', 'deflate'],
+    customTypes: compressible,
+    globalDecompression: false, // request bodies are taken as sent: no decompression bombs
+  });
+}
