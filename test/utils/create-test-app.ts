@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createApp } from '../../src/bootstrap';
 import { loadConfig, LatchConfig } from '../../src/config/configuration';
+import type { LogDestination } from '../../src/modules/observability/logging/app-logger';
 import { createDatabase, dropDatabase } from './database';
 import { Http } from './http';
 
@@ -29,6 +30,8 @@ export interface TestAppOptions {
   databaseUrl?: string;
   /** Extra environment, as the service would read it. */
   env?: Record<string, string>;
+  /** Receives the app's JSON log lines instead of stdout (raise LOG_LEVEL in env to see them). */
+  logDestination?: LogDestination;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -47,7 +50,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     ...options.env,
   };
   const config = loadConfig(env);
-  const app = await createApp(config);
+  const app = await createApp(config, { logDestination: options.logDestination });
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -5,11 +5,13 @@
 // Every hash and comparison passes an admission gate: at most BCRYPT_CONCURRENCY at once (kept
 // below libuv's thread pool, which compression, DNS and file I/O also need), BCRYPT_QUEUE_MAX
 // waiting, and past that a 503 with Retry-After, so a login storm cannot starve the service.
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import * as bcrypt from 'bcrypt';
 import { createHmac, randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { LatchConfig } from '../../../config/configuration';
+import { BcryptOperation, Metrics } from '../../observability/metrics/metrics.service';
 import { AdmissionGate } from './admission-gate';
 import { normalizePassword } from './password-policy';
 
@@ -29,7 +31,10 @@ export class PasswordHasher implements OnModuleInit {
   private readonly gate: AdmissionGate;
   private dummyHash: Promise<string>;
 
-  constructor(config: ConfigService<LatchConfig, true>) {
+  constructor(
+    config: ConfigService<LatchConfig, true>,
+    @Optional() private readonly metrics?: Metrics,
+  ) {
     const auth = config.get('auth', { infer: true });
     this.rounds = auth.bcryptRounds;
     // One pool thread always stays free for the rest of the process.
@@ -41,6 +46,7 @@ export class PasswordHasher implements OnModuleInit {
       );
     }
     this.gate = new AdmissionGate({ concurrency, queueMax: auth.bcryptQueueMax, maxWaitMs: MAX_QUEUE_WAIT_MS });
+    this.metrics?.trackBcryptQueue(() => this.gate.stats.queued);
   }
 
   onModuleInit(): void {
@@ -48,18 +54,28 @@ export class PasswordHasher implements OnModuleInit {
   }
 
   hash(password: string): Promise<string> {
-    return this.gate.run(() => bcrypt.hash(prehash(password), this.rounds));
+    return this.gate.run(() => this.timed('hash', () => bcrypt.hash(prehash(password), this.rounds)));
   }
 
   /** Compares against the stored hash, or spends the same work on a dummy hash when there is none. */
   async verify(password: string, hash: string | null | undefined): Promise<boolean> {
     const target = hash ?? (await this.dummyHash);
-    const matches = await this.gate.run(() => bcrypt.compare(prehash(password), target));
+    const matches = await this.gate.run(() => this.timed('compare', () => bcrypt.compare(prehash(password), target)));
     return matches && hash !== null && hash !== undefined;
   }
 
   /** True when the stored hash was made with a lower cost than configured. */
   needsRehash(hash: string): boolean {
     return bcrypt.getRounds(hash) < this.rounds;
+  }
+
+  /** bcrypt time only (not the wait for a slot), for the metrics and the request's Server-Timing. */
+  private async timed<T>(operation: BcryptOperation, work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.metrics?.observeBcrypt(operation, (performance.now() - started) / 1000);
+    }
   }
 }

@@ -1,0 +1,156 @@
+// Fastify hooks that observe every request: the request id (in and out), the request context the
+// rest of the code logs and times against, the Server-Timing header, the request duration
+// histogram, login/refresh/register outcomes, and one log line per request (a warning with the
+// timing breakdown when slower than SLOW_REQUEST_MS).
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { performance } from 'node:perf_hooks';
+import type { Logger as PinoLogger } from 'pino';
+import type { LatchConfig } from '../../../config/configuration';
+import { AuthFlow, Metrics } from '../metrics/metrics.service';
+import { newRequestContext, RequestContext, runInRequestContext } from '../request-context';
+import { REQUEST_ID_HEADER, requestIdFrom } from './request-id';
+
+const QUIET_ROUTES = /^\/(health\/|metrics$)/;
+
+export interface TimingBreakdown {
+  totalMs: number;
+  handlerMs?: number;
+  dbMs: number;
+  dbQueries: number;
+  bcryptMs: number;
+}
+
+const round = (ms: number): number => Math.round(ms * 10) / 10;
+
+export function timingBreakdown(context: RequestContext, now = performance.now()): TimingBreakdown {
+  const breakdown: TimingBreakdown = {
+    totalMs: round(now - context.startedAt),
+    dbMs: round(context.timings.db),
+    dbQueries: context.timings.dbQueries,
+    bcryptMs: round(context.timings.bcrypt),
+  };
+  if (context.handlerStartedAt !== undefined) {
+    breakdown.handlerMs = round((context.handlerEndedAt ?? now) - context.handlerStartedAt);
+  }
+  return breakdown;
+}
+
+/** RFC Server-Timing: handler, database and bcrypt time where measured, and the total. */
+export function serverTiming(timing: TimingBreakdown): string {
+  const parts: string[] = [];
+  if (timing.handlerMs !== undefined) parts.push(`handler;dur=${timing.handlerMs}`);
+  if (timing.dbQueries > 0) parts.push(`db;dur=${timing.dbMs};desc="${timing.dbQueries} queries"`);
+  if (timing.bcryptMs > 0) parts.push(`bcrypt;dur=${timing.bcryptMs}`);
+  parts.push(`total;dur=${timing.totalMs}`);
+  return parts.join(', ');
+}
+
+/** Which authentication flow a request is, from its route (and, for the OAuth endpoint, its grant). */
+function authFlowOf(request: FastifyRequest, route: string | undefined): AuthFlow | undefined {
+  if (request.method !== 'POST' || !route) return undefined;
+  if (route.endsWith('/auth/login')) return 'login';
+  if (route.endsWith('/auth/refresh')) return 'refresh';
+  if (route.endsWith('/auth/register')) return 'register';
+  if (route.endsWith('/auth/token')) {
+    const grant = (request.body as Record<string, unknown> | undefined)?.grant_type;
+    if (grant === 'password') return 'login';
+    if (grant === 'refresh_token') return 'refresh';
+  }
+  return undefined;
+}
+
+/** The result of a flow whose domain events said nothing (rate limits, bad input, outages). */
+function resultFromStatus(flow: AuthFlow, status: number, request: FastifyRequest): string {
+  if (status < 400) return 'success';
+  if (status === 429) return 'rate_limited';
+  if (status === 503) return 'unavailable';
+  if (status >= 500) return 'error';
+  if (flow === 'login' && status === 401) return 'invalid_credentials';
+  if (flow === 'refresh' && (status === 401 || status === 400)) {
+    const body = request.body as Record<string, unknown> | undefined;
+    const presented = body?.refreshToken ?? body?.refresh_token;
+    if (status === 401 || (typeof presented === 'string' && presented.length > 0)) return 'invalid_token';
+  }
+  if (flow === 'register' && status === 409) return 'conflict';
+  return 'invalid_request';
+}
+
+@Injectable()
+export class RequestObserver {
+  private readonly slowRequestMs: number;
+  private readonly contexts = new WeakMap<FastifyRequest, RequestContext>();
+
+  constructor(
+    private readonly metrics: Metrics,
+    config: ConfigService<LatchConfig, true>,
+  ) {
+    this.slowRequestMs = config.get('app', { infer: true }).slowRequestMs;
+  }
+
+  /** Installs the hooks; call before the routes are registered (that is, before app.init()). */
+  install(fastify: FastifyInstance, logger: PinoLogger): void {
+    fastify.addHook('onRequest', (request, reply, done) => {
+      const context = newRequestContext(requestIdFrom(request.headers[REQUEST_ID_HEADER]));
+      context.auth = () => (request as FastifyRequest & { user?: { userId?: unknown; sessionId?: unknown } }).user;
+      this.contexts.set(request, context);
+      void reply.header(REQUEST_ID_HEADER, context.requestId);
+      runInRequestContext(context, done);
+    });
+
+    // Body parsing runs outside the context it was started in, so the handler (guards included)
+    // is re-entered into it here.
+    fastify.addHook('preHandler', (request, _reply, done) => {
+      const context = this.contexts.get(request);
+      if (!context) return done();
+      context.handlerStartedAt = performance.now();
+      runInRequestContext(context, () => {
+        if (request.body !== undefined) logger.trace({ body: request.body }, 'request body');
+        done();
+      });
+    });
+
+    fastify.addHook('onSend', (request, reply, payload, done) => {
+      const context = this.contexts.get(request);
+      if (context) {
+        context.handlerEndedAt ??= performance.now();
+        void reply.header(REQUEST_ID_HEADER, context.requestId);
+        void reply.header('Server-Timing', serverTiming(timingBreakdown(context)));
+      }
+      done(null, payload);
+    });
+
+    fastify.addHook('onResponse', (request, reply, done) => {
+      const context = this.contexts.get(request);
+      if (context) runInRequestContext(context, () => this.completed(request, reply, context, logger));
+      done();
+    });
+  }
+
+  private completed(request: FastifyRequest, reply: FastifyReply, context: RequestContext, logger: PinoLogger): void {
+    const timing = timingBreakdown(context);
+    const route = request.routeOptions?.url;
+    const status = reply.statusCode;
+    this.metrics.httpRequestDuration.observe(
+      { method: request.method, route: route ?? 'unmatched', status_code: String(status) },
+      timing.totalMs / 1000,
+    );
+    const flow = authFlowOf(request, route);
+    if (flow) this.metrics.recordAuthOutcome(flow, context.outcome ?? resultFromStatus(flow, status, request));
+
+    const fields = {
+      req: { method: request.method, url: request.url, route, ip: request.ip },
+      res: { statusCode: status },
+      responseTime: timing.totalMs,
+      timing,
+    };
+    if (timing.totalMs > this.slowRequestMs) {
+      logger.warn(fields, `slow request: ${request.method} ${route ?? request.url} took ${timing.totalMs} ms`);
+    } else if (route && QUIET_ROUTES.test(route)) {
+      logger.debug(fields, 'request completed');
+    } else {
+      logger.info(fields, 'request completed');
+    }
+  }
+}

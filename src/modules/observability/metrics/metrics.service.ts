@@ -1,0 +1,100 @@
+// Every Prometheus metric Latch exports, in a registry of its own per application instance (tests
+// run several instances in one process). Other modules record through the small methods below;
+// gauges that mirror state elsewhere (pool, outbox, cache) are filled by collectors at scrape time.
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { addRequestTiming } from '../request-context';
+
+export type AuthFlow = 'login' | 'refresh' | 'register';
+export type BcryptOperation = 'hash' | 'compare';
+
+@Injectable()
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpRequestDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration in seconds, by method, route template and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly authOutcomes: Record<AuthFlow, Counter<'result'>> = {
+    login: new Counter({
+      name: 'latch_login_attempts_total',
+      help: 'Sign-in attempts (POST /auth/login and the password grant) by result',
+      labelNames: ['result'] as const,
+      registers: [this.registry],
+    }),
+    refresh: new Counter({
+      name: 'latch_refresh_attempts_total',
+      help: 'Refresh-token exchanges (POST /auth/refresh and the refresh_token grant) by result',
+      labelNames: ['result'] as const,
+      registers: [this.registry],
+    }),
+    register: new Counter({
+      name: 'latch_registrations_total',
+      help: 'Account registrations by result',
+      labelNames: ['result'] as const,
+      registers: [this.registry],
+    }),
+  };
+
+  readonly refreshReuse = new Counter({
+    name: 'latch_refresh_reuse_detected_total',
+    help: 'Replaced refresh tokens presented after the grace window (possible theft; the session was revoked)',
+    registers: [this.registry],
+  });
+
+  readonly bcryptDuration = new Histogram({
+    name: 'latch_bcrypt_duration_seconds',
+    help: 'Time spent hashing or comparing one password with bcrypt, in seconds (excludes queueing)',
+    labelNames: ['operation'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2],
+    registers: [this.registry],
+  });
+
+  private readBcryptQueue?: () => number;
+
+  readonly bcryptQueueLength = new Gauge({
+    name: 'latch_bcrypt_queue_length',
+    help: 'Password checks waiting for a bcrypt slot (admission control), read at scrape time',
+    registers: [this.registry],
+    collect: () => {
+      if (this.readBcryptQueue) this.bcryptQueueLength.set(this.readBcryptQueue());
+    },
+  });
+
+  readonly dbQueryDuration = new Histogram({
+    name: 'latch_db_query_duration_seconds',
+    help: 'PostgreSQL query round-trip time in seconds',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    // Process metrics (CPU, memory, file descriptors, GC) and event-loop lag (nodejs_eventloop_lag_*).
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  recordAuthOutcome(flow: AuthFlow, result: string): void {
+    this.authOutcomes[flow].inc({ result });
+  }
+
+  /** One bcrypt operation took `seconds`; also counted toward the current request's Server-Timing. */
+  observeBcrypt(operation: BcryptOperation, seconds: number): void {
+    this.bcryptDuration.observe({ operation }, seconds);
+    addRequestTiming('bcrypt', seconds * 1000);
+  }
+
+  /** Where the bcrypt admission queue's length is read at each scrape. */
+  trackBcryptQueue(read: () => number): void {
+    this.readBcryptQueue = read;
+  }
+
+  /** Prometheus text exposition of every metric of this instance. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
