@@ -12,6 +12,8 @@ import { BEARER_SCHEME, OAUTH2_SCHEME, ProblemDetailsSchema } from './common/htt
 import { createValidationPipe } from './common/http/validation';
 import type { LatchConfig } from './config/configuration';
 import type { TrustProxy } from './config/env';
+import { RequestObserver } from './modules/observability/http/request-observer';
+import { AppLogger, createAppLogger, LogDestination } from './modules/observability/logging/app-logger';
 
 export const API_PREFIX = 'api/v1';
 export const BODY_LIMIT_BYTES = 100 * 1024;
@@ -36,18 +38,11 @@ async function parseJson(_request: FastifyRequest, body: Buffer): Promise<unknow
   }
 }
 
-const LEVELS: Record<string, LogLevel[]> = {
-  silent: [],
-  fatal: ['fatal'],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
-
 export interface CreateAppOptions {
+  /** Nest's logger; by default an AppLogger (pino, redacting) built from LOG_LEVEL. */
   logger?: LoggerService | LogLevel[] | false;
+  /** Where the default AppLogger writes JSON lines (tests capture them); stdout otherwise. */
+  logDestination?: LogDestination;
 }
 
 export async function createApp(config: LatchConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
@@ -58,8 +53,10 @@ export async function createApp(config: LatchConfig, options: CreateAppOptions =
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   });
+  const appLogger =
+    options.logger instanceof AppLogger ? options.logger : createAppLogger(config.app, options.logDestination);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    logger: options.logger ?? LEVELS[config.app.logLevel],
+    logger: options.logger ?? appLogger,
     bufferLogs: false,
     abortOnError: false,
   });
@@ -67,6 +64,8 @@ export async function createApp(config: LatchConfig, options: CreateAppOptions =
   app.useBodyParser('application/json', { bodyLimit: BODY_LIMIT_BYTES }, parseJson);
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
+  // Request id, request context, Server-Timing, metrics and request logs: first, so every hook after it is timed.
+  app.get(RequestObserver).install(fastify, appLogger.pino);
   await registerHttpEdge(app, config.app); // headers, CORS, compression: before any route exists
 
   app.setGlobalPrefix(API_PREFIX, {
