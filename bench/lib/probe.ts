@@ -1,0 +1,83 @@
+// Preloaded into the Latch server process by the bench (`node -r .build/bench/lib/probe.js dist/main.js`).
+// It changes nothing in the service; it counts what the process sends to its dependencies, at the
+// client side, and answers the bench's IPC question "what are your counters now?":
+// - PostgreSQL: every pg `Client#query` call, which is what TypeORM's pooled connections and
+//   `DataSource#query` go through (BEGIN and COMMIT included). Each call is one round trip: the
+//   extended protocol sends Parse/Bind/Execute/Sync in one write and waits for one answer.
+// - Redis: ioredis `sendCommand` calls, and node-redis (used by @keyv/redis) commands and
+//   pipelines through its diagnostics channels.
+// - process CPU (all threads, so bcrypt on the libuv pool counts) and event-loop delay.
+import { subscribe } from 'node:diagnostics_channel';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+export interface ProbeSnapshot {
+  pgQueries: number;
+  /** Round trips by statement (whitespace collapsed, first 100 characters). */
+  pgStatements: Record<string, number>;
+  redisCommands: number;
+  cpuMicros: number;
+  eventLoopDelayP99Ms: number;
+  eventLoopDelayMaxMs: number;
+  heapUsedBytes: number;
+}
+
+export const SNAPSHOT_REQUEST = 'latch-bench:snapshot';
+
+const counters = { pgQueries: 0, redisCommands: 0 };
+const statements = new Map<string, number>();
+
+function statementOf(args: unknown[]): string {
+  const first = args[0] as { text?: unknown } | string | undefined;
+  const text = typeof first === 'string' ? first : typeof first?.text === 'string' ? first.text : '(query object)';
+  return text.replace(/\s+/g, ' ').trim().slice(0, 100);
+}
+
+type Patchable = { prototype: Record<string, unknown> } | undefined;
+
+function countCalls(target: Patchable, method: string, counter: 'pgQueries' | 'redisCommands'): void {
+  const original = target?.prototype[method];
+  if (typeof original !== 'function') return;
+  target!.prototype[method] = function (this: unknown, ...args: unknown[]): unknown {
+    counters[counter] += 1;
+    if (counter === 'pgQueries') {
+      const statement = statementOf(args);
+      statements.set(statement, (statements.get(statement) ?? 0) + 1);
+    }
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  };
+}
+
+function optionalRequire(name: string): any {
+  try {
+    return require(name);
+  } catch {
+    return undefined;
+  }
+}
+
+countCalls(optionalRequire('pg')?.Client, 'query', 'pgQueries');
+const ioredis = optionalRequire('ioredis');
+countCalls(ioredis?.default ?? ioredis, 'sendCommand', 'redisCommands');
+// A node-redis pipeline or MULTI is one round trip however many commands it carries.
+subscribe('tracing:node-redis:command:start', () => (counters.redisCommands += 1));
+subscribe('tracing:node-redis:batch:start', () => (counters.redisCommands += 1));
+
+const eventLoopDelay = monitorEventLoopDelay({ resolution: 10 });
+eventLoopDelay.enable();
+
+process.on('message', (message: unknown) => {
+  if (message !== SNAPSHOT_REQUEST || !process.send) return;
+  const cpu = process.cpuUsage();
+  const snapshot: ProbeSnapshot = {
+    ...counters,
+    pgStatements: Object.fromEntries(statements),
+    cpuMicros: cpu.user + cpu.system,
+    eventLoopDelayP99Ms: eventLoopDelay.percentile(99) / 1e6,
+    eventLoopDelayMaxMs: eventLoopDelay.max / 1e6,
+    heapUsedBytes: process.memoryUsage().heapUsed,
+  };
+  eventLoopDelay.reset();
+  process.send(snapshot);
+});
+// The IPC channel must not keep the service alive on its own (shutdown stays the service's business).
+process.channel?.unref();

@@ -1,0 +1,171 @@
+// Child processes of the bench: the built Latch server (with the counting probe preloaded) and the
+// bare Fastify baseline. Both are separate processes from the load generator, reached over loopback.
+import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ProbeSnapshot, SNAPSHOT_REQUEST } from './probe';
+
+export const ROOT = join(__dirname, '..', '..', '..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resident set size and its peak (VmHWM) of a process, in MB, from /proc/<pid>/status. */
+export function readRss(pid: number): { rssMb: number; peakMb: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+    return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+  } catch {
+    return { rssMb: 0, peakMb: 0 };
+  }
+}
+
+/** A child process whose last output lines are kept for the report when something goes wrong. */
+export class Child {
+  private readonly tail: string[] = [];
+  private exited: Promise<number | null>;
+  exitCode: number | null | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly process: ChildProcess,
+  ) {
+    const keep = (chunk: Buffer): void => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim() === '') continue;
+        this.tail.push(line);
+        if (this.tail.length > 60) this.tail.shift();
+      }
+    };
+    process.stdout?.on('data', keep);
+    process.stderr?.on('data', keep);
+    this.exited = new Promise((resolve) =>
+      process.once('exit', (code, signal) => {
+        this.exitCode = code ?? (signal ? -1 : 0);
+        resolve(this.exitCode);
+      }),
+    );
+  }
+
+  get pid(): number {
+    return this.process.pid ?? 0;
+  }
+
+  get alive(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  output(): string {
+    return this.tail.join('\n');
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within the deadline. */
+  async stop(deadlineMs = 12_000): Promise<number | null> {
+    if (!this.alive) return this.exitCode ?? null;
+    this.process.kill('SIGTERM');
+    const timer = setTimeout(() => this.process.kill('SIGKILL'), deadlineMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+
+  kill(): void {
+    if (this.alive) this.process.kill('SIGKILL');
+  }
+}
+
+/** Waits until the process answers HTTP on the URL (any status counts: the server is up). */
+async function waitForHttp(child: Child, url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!child.alive) throw new Error(`${child.name} exited with ${child.exitCode} while starting:\n${child.output()}`);
+    try {
+      await fetch(url, { signal: AbortSignal.timeout(1000) });
+      return;
+    } catch {
+      await sleep(150);
+    }
+  }
+  child.kill();
+  throw new Error(`${child.name} did not answer on ${url} within ${timeoutMs} ms:\n${child.output()}`);
+}
+
+export interface LatchStartOptions {
+  env: Record<string, string>;
+  /** Directory for `node --cpu-prof` output; unset: no profiling. */
+  cpuProfileDir?: string;
+}
+
+/** The built service (`dist/main.js`), production mode, in its own process. */
+export class LatchServer extends Child {
+  private pending: ((snapshot: ProbeSnapshot) => void)[] = [];
+
+  constructor(
+    process: ChildProcess,
+    readonly baseUrl: string,
+  ) {
+    super('latch', process);
+    process.on('message', (message) => {
+      const waiter = this.pending.shift();
+      waiter?.(message as ProbeSnapshot);
+    });
+  }
+
+  static async start(options: LatchStartOptions): Promise<LatchServer> {
+    const port = await freePort();
+    const args = [
+      ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []),
+      '-r',
+      join(__dirname, 'probe.js'),
+      join(ROOT, 'dist', 'main.js'),
+    ];
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: { ...options.env, PORT: String(port), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    const server = new LatchServer(child, `http://127.0.0.1:${port}`);
+    await waitForHttp(server, `${server.baseUrl}/health/liveness`, 90_000);
+    return server;
+  }
+
+  /** The probe's counters; one IPC round trip. */
+  snapshot(): Promise<ProbeSnapshot> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the Latch probe did not answer')), 5000);
+      this.pending.push((snapshot) => {
+        clearTimeout(timer);
+        resolve(snapshot);
+      });
+      this.process.send(SNAPSHOT_REQUEST);
+    });
+  }
+}
+
+/** The bare Fastify baseline (bare-fastify.ts) in its own process. */
+export async function startBareFastify(): Promise<{ child: Child; baseUrl: string }> {
+  const port = await freePort();
+  const child = new Child(
+    'bare-fastify',
+    spawn(process.execPath, [join(__dirname, 'bare-fastify.js')], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await waitForHttp(child, `${baseUrl}/me`, 30_000);
+  return { child, baseUrl };
+}
