@@ -5,6 +5,7 @@ import Redis from 'ioredis';
 import { RedisService } from '../../src/redis/redis.service';
 import { createTestApp, redisUrl, SKIP_WITHOUT_REDIS, TestApp } from '../utils/create-test-app';
 import type { Http, HttpResponse } from '../utils/http';
+import { LogCapture } from '../observability/log-capture';
 import { TcpProxy, waitFor } from './tcp-proxy';
 
 /** A login with an empty body: rejected with 400 before any password work, but still counted. */
@@ -125,14 +126,18 @@ describe('rate limits across instances on one Redis', () => {
       await proxy.start();
       const prefix = `latch-edge-${randomBytes(4).toString('hex')}:`;
       const direct = new Redis(redisUrl()!);
+      const logs = new LogCapture();
       const t = await createTestApp({
         env: {
           RATE_LIMIT_ENABLED: 'true',
           RATE_LIMIT_LOGIN: '2',
           REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
           REDIS_KEY_PREFIX: prefix,
+          LOG_LEVEL: 'info',
         },
+        logDestination: logs,
       });
+      const logged = (text: string) => logs.lines.filter((line) => String(line.msg ?? '').includes(text)).length;
       const redis = t.app.get(RedisService);
       const storedHits = async () => {
         const keys = await direct.keys(`${prefix}rl:*`);
@@ -150,12 +155,14 @@ describe('rate limits across instances on one Redis', () => {
         assert.equal((await emptyLogin(t.api)).status, 400);
         assertRateLimited(await emptyLogin(t.api));
         assert.equal(await storedHits(), 1);
+        assert.equal(logged("rate limits are counted in this instance's memory"), 1); // once, not per request
 
         await proxy.start();
         await waitFor(() => redis.available, 'the reconnection');
         assert.equal((await emptyLogin(t.api)).status, 400);
         assert.equal(await storedHits(), 2); // counted in Redis again, on top of the count from before
         assertRateLimited(await emptyLogin(t.api));
+        assert.equal(logged('rate limits are shared across instances again'), 1);
       } finally {
         await t.close();
         await proxy.stop();
