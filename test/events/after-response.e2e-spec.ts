@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { AfterResponseService } from '../../src/common/events/after-response.service';
+import { DomainEvent } from '../../src/common/events/domain-events';
+import { login, registerUser } from '../factories/users';
+import { createTestApp, TestApp } from '../utils/create-test-app';
+import { query } from '../utils/database';
+
+interface AuditRow {
+  type: string;
+  outcome: string;
+  reason: string | null;
+  user_id: string | null;
+  session_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  occurred_at: Date;
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+describe('after-response work', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp();
+  });
+  after(() => t.close());
+
+  it('answers login without waiting for a listener that takes 2 s, and tracks that listener', async () => {
+    const user = await registerUser(t.api);
+    let finished = false;
+    const slow = async () => {
+      await sleep(2000);
+      finished = true;
+    };
+    const events = t.app.get(EventEmitter2);
+    events.on(DomainEvent.LoginSucceeded, slow);
+    try {
+      const started = Date.now();
+      const res = await t.api.post('/auth/login', { email: user.email, password: user.password });
+      const elapsed = Date.now() - started;
+      assert.equal(res.status, 200);
+      assert.equal(finished, false, 'the response came before the slow listener finished');
+      assert.ok(elapsed < 1500, `login took ${elapsed} ms`);
+      assert.ok(t.app.get(AfterResponseService).inFlight > 0, 'the slow listener is tracked');
+      await waitFor(async () => finished);
+    } finally {
+      events.off(DomainEvent.LoginSucceeded, slow);
+    }
+  });
+
+  it('keeps login working when a listener throws or rejects, and still runs the other listeners', async () => {
+    const user = await registerUser(t.api);
+    const events = t.app.get(EventEmitter2);
+    const throwing = () => {
+      throw new Error('listener failure (expected by the test)');
+    };
+    const rejecting = async () => {
+      throw new Error('async listener failure (expected by the test)');
+    };
+    events.prependListener(DomainEvent.LoginSucceeded, throwing);
+    events.prependListener(DomainEvent.LoginSucceeded, rejecting);
+    try {
+      const res = await t.api.post('/auth/login', { email: user.email, password: user.password });
+      assert.equal(res.status, 200);
+      // The last-login listener runs after the failing ones and is not affected by them.
+      await waitFor(async () => {
+        const me = await t.api.get('/users/me', { token: res.body.accessToken });
+        return me.body.lastLoginAt !== null;
+      });
+    } finally {
+      events.off(DomainEvent.LoginSucceeded, throwing);
+      events.off(DomainEvent.LoginSucceeded, rejecting);
+    }
+  });
+
+  it('has the audit row of a successful login committed when the response arrives, with the client address', async () => {
+    const user = await registerUser(t.api);
+    const res = await t.api.post(
+      '/auth/login',
+      { email: user.email, password: user.password },
+      { headers: { 'user-agent': 'latch-audit-test/1.0' } },
+    );
+    assert.equal(res.status, 200);
+    // No polling: the audit record is durable, written before the response was sent.
+    const rows = await query<AuditRow>(t.databaseUrl, `SELECT * FROM auth_events WHERE user_id = $1 AND type = $2`, [
+      user.id,
+      DomainEvent.LoginSucceeded,
+    ]);
+    assert.equal(rows.length, 1);
+    const [row] = rows;
+    assert.equal(row.outcome, 'success');
+    assert.equal(row.ip, '127.0.0.1');
+    assert.equal(row.user_agent, 'latch-audit-test/1.0');
+    assert.match(row.session_id ?? '', /^[0-9a-f-]{36}$/);
+    const sessions = await t.api.get('/auth/sessions', { token: res.body.accessToken });
+    assert.equal(row.session_id, sessions.body[0].id);
+    assert.ok(Math.abs(row.occurred_at.getTime() - Date.now()) < 60_000);
+  });
+
+  it('records failed logins, for a wrong password and for an unknown address, before answering', async () => {
+    const user = await registerUser(t.api);
+    const wrong = await t.api.post('/auth/login', { email: user.email, password: 'not the right password' });
+    assert.equal(wrong.status, 401);
+    const [known] = await query<AuditRow>(t.databaseUrl, `SELECT * FROM auth_events WHERE user_id = $1 AND type = $2`, [
+      user.id,
+      DomainEvent.LoginFailed,
+    ]);
+    assert.equal(known.outcome, 'failure');
+    assert.equal(known.reason, 'invalid_credentials');
+    assert.equal(known.ip, '127.0.0.1');
+
+    const agent = `latch-audit-unknown-${Date.now()}`;
+    const unknown = await t.api.post(
+      '/auth/login',
+      { email: 'nobody-here@example.com', password: 'whatever it is' },
+      { headers: { 'user-agent': agent } },
+    );
+    assert.equal(unknown.status, 401);
+    const rows = await query<AuditRow>(t.databaseUrl, `SELECT * FROM auth_events WHERE user_agent = $1`, [agent]);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].type, DomainEvent.LoginFailed);
+    assert.equal(rows[0].user_id, null);
+    assert.equal(rows[0].ip, '127.0.0.1');
+  });
+
+  it('audits the rest of a session: refresh, logout, with the session they concern', async () => {
+    const user = await login(t.api, await registerUser(t.api));
+    const refreshed = await t.api.post('/auth/refresh', { refreshToken: user.refreshToken });
+    assert.equal(refreshed.status, 200);
+    const out = await t.api.post('/auth/logout', undefined, { token: refreshed.body.accessToken });
+    assert.equal(out.status, 204);
+    const rows = await query<AuditRow>(t.databaseUrl, `SELECT * FROM auth_events WHERE user_id = $1 ORDER BY id`, [
+      user.id,
+    ]);
+    assert.deepEqual(
+      rows.map((r) => r.type),
+      [DomainEvent.UserRegistered, DomainEvent.LoginSucceeded, DomainEvent.TokenRefreshed, DomainEvent.SessionRevoked],
+    );
+    const [, loginRow, refreshRow, logoutRow] = rows;
+    assert.equal(refreshRow.session_id, loginRow.session_id);
+    assert.equal(logoutRow.session_id, loginRow.session_id);
+    assert.equal(logoutRow.reason, 'logout');
+  });
+
+  it('sends no response before the durable work its events started has settled', async () => {
+    const user = await registerUser(t.api);
+    let settled = false;
+    // The same path the audit trail takes, made slow, on an event of a failed login.
+    t.app.get(AfterResponseService).onEventBeforeResponse([DomainEvent.LoginFailed], 'slow-durable-test', async (e) => {
+      if ((e as { userId?: string }).userId !== user.id) return;
+      await sleep(600);
+      settled = true;
+    });
+    const res = await t.api.post('/auth/login', { email: user.email, password: 'not the right password' });
+    assert.equal(res.status, 401);
+    assert.equal(settled, true, 'the 401 waited for the durable work');
+  });
+
+  it('waits for pending listener work when the application closes', async () => {
+    const own = await createTestApp();
+    try {
+      const user = await registerUser(own.api);
+      let finished = false;
+      own.app.get(EventEmitter2).on(DomainEvent.LoginSucceeded, async () => {
+        await sleep(1500);
+        finished = true;
+      });
+      assert.equal((await own.api.post('/auth/login', { email: user.email, password: user.password })).status, 200);
+      assert.equal(finished, false);
+      await own.close();
+      assert.equal(finished, true, 'close() returned only after the listener finished');
+    } finally {
+      await own.close();
+    }
+  });
+});
