@@ -1,12 +1,17 @@
 // Production entry point: configuration, database, HTTP server, and an orderly shutdown.
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { bootstrapLogger as logger, createApp } from './bootstrap';
 import { ConfigError } from './config/env';
 import { loadConfig } from './config/configuration';
 import { RunningDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+import { createAppLogger } from './modules/observability/logging/app-logger';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  // JSON (or, in development, pretty) lines from the first message on, not only once Nest is up.
+  const appLogger = createAppLogger(config.app);
+  Logger.overrideLogger(appLogger);
   let embedded: RunningDatabase | undefined;
   if (!config.database.url) {
     logger.log(`No DATABASE_URL: starting the embedded PostgreSQL under ${config.app.dataDir}/postgres`);
@@ -17,7 +22,7 @@ async function main(): Promise<void> {
     logger.warn('JWT_ACCESS_SECRET is not set: using a random secret, so tokens die with this process');
   }
 
-  const app = await createApp(config);
+  const app = await createApp(config, { logger: appLogger });
   await app.listen(config.app.port, config.app.host);
   logger.log(`Latch listening on http://${config.app.host}:${config.app.port} (docs at /docs)`);
 
