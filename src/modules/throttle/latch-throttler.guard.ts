@@ -37,8 +37,10 @@ export class LatchThrottlerGuard extends ThrottlerGuard {
 
   protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
     if (!this.enabled || context.getType() !== 'http') return Promise.resolve(true);
+    // The matched route's pattern, not the raw URL: no spelling of a path can dodge its limit.
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    return Promise.resolve(!request.url.startsWith(LIMITED_PREFIX));
+    const route = request.routeOptions?.url ?? request.url;
+    return Promise.resolve(!route.startsWith(LIMITED_PREFIX));
   }
 
   protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
