@@ -155,12 +155,23 @@ describe('GET /metrics with METRICS_TOKEN', () => {
   });
 });
 
-describe('GET /metrics with rate limits on', () => {
+describe('GET /metrics with rate limits and e-mail verification on', () => {
   let t: TestApp;
   before(async () => {
-    t = await createTestApp({ env: { RATE_LIMIT_ENABLED: 'true' } });
+    t = await createTestApp({ env: { RATE_LIMIT_ENABLED: 'true', EMAIL_VERIFICATION_REQUIRED: 'true' } });
   });
   after(() => t.close());
+
+  it('counts a correct password on an unverified account by the reason the service gave', async () => {
+    const user = await registerUser(t.api);
+    const before = (await t.root.get('/metrics')).text;
+    const res = await t.api.post('/auth/login', { email: user.email, password: user.password });
+    assert.equal(res.status, 403);
+    const after = (await t.root.get('/metrics')).text;
+    const series = 'latch_login_attempts_total{result="email_not_verified"}';
+    assert.equal(sample(after, series) - sample(before, series), 1);
+    assert.equal(sumSamples(after, 'latch_login_attempts_total') - sumSamples(before, 'latch_login_attempts_total'), 1);
+  });
 
   it('counts refused sign-ins as rate limited (or locked), apart from wrong passwords', async () => {
     const user = await registerUser(t.api);
