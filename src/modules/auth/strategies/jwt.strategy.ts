@@ -7,7 +7,7 @@ import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AppError, ErrorCode } from '../../../common/errors/app-error';
 import type { AuthContext } from '../../../common/http/auth-context';
 import type { LatchConfig } from '../../../config/configuration';
-import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYP } from '../../tokens/access-token.service';
+import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYP, accessTokenKey } from '../../tokens/access-token.service';
 import { TokensService } from '../../tokens/tokens.service';
 import { UsersService } from '../../users/users.service';
 
@@ -30,7 +30,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     const auth = config.get('auth', { infer: true });
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKey: auth.jwtAccessSecret,
+      // A KeyObject (passed through to jsonwebtoken; the typings only name string | Buffer).
+      secretOrKey: accessTokenKey(auth.jwtAccessSecret) as unknown as Buffer,
       algorithms: [ACCESS_TOKEN_ALGORITHM],
       issuer: auth.jwtIssuer,
       audience: auth.jwtAudience,
