@@ -130,3 +130,16 @@ export class UserUpdatedEvent extends BaseEvent {
     super();
   }
 }
+
+/** An admin let a `pending_approval` account in (the "account approved" mail follows). */
+export class UserApprovedEvent extends BaseEvent {
+  readonly name = DomainEvent.UserApproved;
+  constructor(
+    readonly userId: string,
+    /** The admin who acted. */
+    readonly actorId: string,
+    readonly client: ClientInfo,
+  ) {
+    super();
+  }
+}

@@ -1,19 +1,33 @@
 import { Module } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
+import { MailModule } from '../mail/mail.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { UsersModule } from '../users/users.module';
+import { AccountRecoveryController } from './account-recovery.controller';
+import { AccountRecoveryService } from './account-recovery.service';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { EmailVerificationService } from './email-verification.service';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
+import { MailRequestQuota } from './mail-request-quota';
 import { OAuthTokenController } from './oauth-token.controller';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { LocalStrategy } from './strategies/local.strategy';
 
 @Module({
-  imports: [PassportModule, UsersModule, TokensModule],
-  controllers: [AuthController, OAuthTokenController],
-  providers: [AuthService, PasswordHasher, JwtStrategy, LocalStrategy, JwtAuthGuard],
+  imports: [PassportModule, UsersModule, TokensModule, MailModule],
+  controllers: [AuthController, OAuthTokenController, AccountRecoveryController],
+  providers: [
+    AuthService,
+    PasswordHasher,
+    JwtStrategy,
+    LocalStrategy,
+    JwtAuthGuard,
+    AccountRecoveryService,
+    EmailVerificationService,
+    MailRequestQuota,
+  ],
   exports: [AuthService, PasswordHasher, JwtAuthGuard],
 })
 export class AuthModule {}

@@ -3,6 +3,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import {
   ClientInfo,
@@ -25,6 +27,7 @@ import type { UserEntity } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import type { RegisterDto } from './dto/register.dto';
 import type { SessionResponse, TokenPairResponse, VerifyResponse } from './dto/token-pair.response';
+import { EmailVerificationService } from './email-verification.service';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { checkPassword } from './passwords/password-policy';
 
@@ -50,6 +53,8 @@ export class AuthService {
     private readonly loginProtection: LoginProtectionService,
     private readonly events: EventEmitter2,
     config: ConfigService<LatchConfig, true>,
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly verification: EmailVerificationService,
   ) {
     this.config = config.get('auth', { infer: true });
   }
@@ -58,12 +63,21 @@ export class AuthService {
     const problem = checkPassword(dto.password);
     if (problem)
       throw new AppError(ErrorCode.ValidationFailed, 'The password does not meet the rules.', { errors: [problem] });
-    const user = await this.users.create({
-      email: dto.email,
-      passwordHash: await this.passwords.hash(dto.password),
-      username: dto.username ?? null,
-      displayName: dto.displayName ?? null,
-      status: this.config.requireApproval ? 'pending_approval' : 'active',
+    const passwordHash = await this.passwords.hash(dto.password);
+    // The verification mail is queued in the transaction that creates the account (README "Mail").
+    const user = await this.db.transaction(async (manager) => {
+      const created = await this.users.create(
+        {
+          email: dto.email,
+          passwordHash,
+          username: dto.username ?? null,
+          displayName: dto.displayName ?? null,
+          status: this.config.requireApproval ? 'pending_approval' : 'active',
+        },
+        manager,
+      );
+      await this.verification.queue(manager, created);
+      return created;
     });
     this.emit(new UserRegisteredEvent(user.id, user.email, client));
     return user;

@@ -1,7 +1,7 @@
 // Users table access with intent-named methods; unique violations become domain errors here.
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { QueryFailedError, Repository } from 'typeorm';
+import { EntityManager, QueryFailedError, Repository } from 'typeorm';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import { Role, UserEntity, UserStatus } from './user.entity';
 
@@ -34,8 +34,10 @@ function uniqueViolation(error: unknown): AppError | null {
 export class UsersRepository {
   constructor(@InjectRepository(UserEntity) private readonly users: Repository<UserEntity>) {}
 
-  async create(user: NewUser): Promise<UserEntity> {
-    const entity = this.users.create({
+  /** Inserts through the caller's transaction when a manager is given. */
+  async create(user: NewUser, manager?: EntityManager): Promise<UserEntity> {
+    const users = manager ? manager.getRepository(UserEntity) : this.users;
+    const entity = users.create({
       email: user.email,
       passwordHash: user.passwordHash,
       username: user.username ?? null,
@@ -47,7 +49,7 @@ export class UsersRepository {
     });
     try {
       // insert() is one INSERT ... RETURNING that fills id and timestamps into the entity.
-      await this.users.insert(entity);
+      await users.insert(entity);
     } catch (error) {
       throw uniqueViolation(error) ?? error;
     }
@@ -89,8 +91,17 @@ export class UsersRepository {
     return this.getById(id);
   }
 
-  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
-    await this.users.update({ id }, { passwordHash });
+  async setPasswordHash(id: string, passwordHash: string, manager?: EntityManager): Promise<void> {
+    await (manager ? manager.getRepository(UserEntity) : this.users).update({ id }, { passwordHash });
+  }
+
+  /** Returns whether the address was unverified until now. */
+  async markEmailVerified(id: string, manager?: EntityManager): Promise<boolean> {
+    const result = await (manager ? manager.getRepository(UserEntity) : this.users).update(
+      { id, emailVerified: false },
+      { emailVerified: true },
+    );
+    return (result.affected ?? 0) > 0;
   }
 
   async stampLastLogin(id: string, at: Date): Promise<void> {

@@ -1,6 +1,7 @@
 // Accounts: lookups, profile changes and status. Emits UserUpdated so caches can forget a user.
 import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import type { EntityManager } from 'typeorm';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import { UserUpdatedEvent } from '../../common/events/domain-events';
 import { UserEntity } from './user.entity';
@@ -13,8 +14,8 @@ export class UsersService {
     private readonly events: EventEmitter2,
   ) {}
 
-  create(user: NewUser): Promise<UserEntity> {
-    return this.users.create(user);
+  create(user: NewUser, manager?: EntityManager): Promise<UserEntity> {
+    return this.users.create(user, manager);
   }
 
   getById(id: string): Promise<UserEntity | null> {
@@ -35,8 +36,15 @@ export class UsersService {
     return this.users.getPasswordHash(id);
   }
 
-  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
-    await this.users.setPasswordHash(id, passwordHash);
+  /** With a manager the change joins the caller's transaction. */
+  async setPasswordHash(id: string, passwordHash: string, manager?: EntityManager): Promise<void> {
+    await this.users.setPasswordHash(id, passwordHash, manager);
+    const event = new UserUpdatedEvent(id);
+    this.events.emit(event.name, event);
+  }
+
+  async markEmailVerified(id: string, manager?: EntityManager): Promise<void> {
+    if (!(await this.users.markEmailVerified(id, manager))) return;
     const event = new UserUpdatedEvent(id);
     this.events.emit(event.name, event);
   }

@@ -1,0 +1,89 @@
+// Password reset and change, e-mail verification and resend (DESIGN.md, HTTP contract). Tokens are
+// spent only by these POST endpoints: the mailed links point at the front end (APP_URL), so a mail
+// scanner that follows a link consumes nothing.
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Client, CurrentAuth } from '../../common/decorators/current-auth.decorator';
+import { Public } from '../../common/decorators/public.decorator';
+import type { ClientInfo } from '../../common/events/domain-events';
+import type { AuthContext } from '../../common/http/auth-context';
+import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
+import { AccountRecoveryService } from './account-recovery.service';
+import {
+  AcceptedResponse,
+  ChangePasswordDto,
+  ForgotPasswordDto,
+  ResetPasswordDto,
+  VerifyEmailDto,
+} from './dto/account-recovery.dto';
+
+const FORGOT_ANSWER = 'If an account uses this address, a message with a reset link is on its way.';
+const RESEND_ANSWER = 'If your address still needs confirming, a new message is on its way.';
+
+@ApiTags('auth')
+@Controller('auth')
+export class AccountRecoveryController {
+  constructor(private readonly recovery: AccountRecoveryService) {}
+
+  @Public()
+  @Post('password/forgot')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Mail a password reset link',
+    description: 'The same answer, in about the same time, whether or not an account uses the address.',
+  })
+  @ApiAcceptedResponse({ type: AcceptedResponse })
+  @ApiProblems(400, 413, 415)
+  async forgot(@Body() body: ForgotPasswordDto): Promise<AcceptedResponse> {
+    await this.recovery.forgotPassword(body.email);
+    return { message: FORGOT_ANSWER };
+  }
+
+  @Public()
+  @Post('password/reset')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Set a new password with a reset token',
+    description: 'The token works once; every session of the account ends and a "password changed" mail follows.',
+  })
+  @ApiNoContentResponse()
+  @ApiProblems(400, 413, 415)
+  reset(@Body() body: ResetPasswordDto, @Client() client: ClientInfo): Promise<void> {
+    return this.recovery.resetPassword(body.token, body.password, client);
+  }
+
+  @ProtectedApi()
+  @Post('password/change')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Change your password', description: 'Your other sessions end.' })
+  @ApiNoContentResponse()
+  @ApiProblems(400, 401, 413, 415)
+  change(
+    @Body() body: ChangePasswordDto,
+    @CurrentAuth() auth: AuthContext,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    return this.recovery.changePassword(auth, body.currentPassword, body.newPassword, client);
+  }
+
+  @Public()
+  @Post('email/verify')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Confirm your e-mail address with the mailed token' })
+  @ApiNoContentResponse()
+  @ApiProblems(400, 413, 415)
+  verify(@Body() body: VerifyEmailDto): Promise<void> {
+    return this.recovery.verifyEmail(body.token);
+  }
+
+  @ProtectedApi()
+  @Post('email/resend')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Mail a new verification link' })
+  @ApiAcceptedResponse({ type: AcceptedResponse })
+  @ApiProblems(401)
+  async resend(@CurrentAuth() auth: AuthContext): Promise<AcceptedResponse> {
+    await this.recovery.resendVerification(auth);
+    return { message: RESEND_ANSWER };
+  }
+}

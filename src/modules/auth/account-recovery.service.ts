@@ -1,0 +1,171 @@
+// Password reset and change, e-mail verification and resend. Every mail these flows cause is
+// written to the outbox in the same transaction as the state change it reports (the token, the new
+// password hash), so an answered request never loses its mail; SMTP is never in the request path.
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource } from 'typeorm';
+import { AppError, ErrorCode } from '../../common/errors/app-error';
+import {
+  ClientInfo,
+  PasswordChangedEvent,
+  PasswordResetEvent,
+  UserUpdatedEvent,
+} from '../../common/events/domain-events';
+import type { AuthContext } from '../../common/http/auth-context';
+import type { AuthConfig, LatchConfig } from '../../config/configuration';
+import { MailService } from '../mail/mail.service';
+import { OneTimeTokensService } from '../tokens/one-time-tokens.service';
+import { TokensService } from '../tokens/tokens.service';
+import { UsersService } from '../users/users.service';
+import { AuthService } from './auth.service';
+import { EmailVerificationService } from './email-verification.service';
+import { MailRequestQuota } from './mail-request-quota';
+import { PasswordHasher } from './passwords/password-hasher.service';
+import { checkPassword } from './passwords/password-policy';
+
+/**
+ * forgot-password answers no sooner than this, whether or not the address has an account, so the
+ * few milliseconds of queuing a mail cannot tell the two apart.
+ */
+export const FORGOT_PASSWORD_MIN_MS = 150;
+
+function invalidToken(): AppError {
+  return new AppError(ErrorCode.InvalidToken, 'The link is invalid, expired or already used.');
+}
+
+@Injectable()
+export class AccountRecoveryService {
+  private readonly config: AuthConfig;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly users: UsersService,
+    private readonly oneTimeTokens: OneTimeTokensService,
+    private readonly tokens: TokensService,
+    private readonly passwords: PasswordHasher,
+    private readonly mail: MailService,
+    private readonly verification: EmailVerificationService,
+    private readonly quota: MailRequestQuota,
+    private readonly auth: AuthService,
+    private readonly events: EventEmitter2,
+    config: ConfigService<LatchConfig, true>,
+  ) {
+    this.config = config.get('auth', { infer: true });
+  }
+
+  /** Queues a reset mail when the address has an account and is within its quota; answers alike otherwise. */
+  async forgotPassword(email: string): Promise<void> {
+    const started = Date.now();
+    try {
+      const address = email.normalize('NFC').trim();
+      const withinQuota = await this.quota.take('password-reset', address);
+      const user = await this.users.findForLogin(address);
+      if (!user || !withinQuota) return;
+      const ttlSeconds = this.config.passwordResetTtl;
+      await this.db.transaction(async (manager) => {
+        const token = await this.oneTimeTokens.issue(manager, user.id, 'password_reset', ttlSeconds, true);
+        await this.mail.queue(manager, {
+          template: 'reset-password',
+          to: user.email,
+          userId: user.id,
+          secret: token,
+          data: { ttlSeconds: String(ttlSeconds) },
+        });
+      });
+    } finally {
+      const left = FORGOT_PASSWORD_MIN_MS - (Date.now() - started);
+      if (left > 0) await sleep(left);
+    }
+  }
+
+  /**
+   * Spends a reset token and sets the new password; every other reset link of the user dies, every
+   * session ends, and "password changed" is queued with the new hash. A reset also proves the
+   * address, so it counts as verified from then on.
+   */
+  async resetPassword(token: string, password: string, client: ClientInfo): Promise<void> {
+    const problem = checkPassword(password);
+    if (problem)
+      throw new AppError(ErrorCode.ValidationFailed, 'The password does not meet the rules.', { errors: [problem] });
+    // Made-up tokens cost one lookup, not a bcrypt hash; the token is spent only in the transaction.
+    if (!(await this.oneTimeTokens.isLive(this.db.manager, token, 'password_reset'))) throw invalidToken();
+    const passwordHash = await this.passwords.hash(password);
+    const ended: string[] = [];
+    const userId = await this.db.transaction(async (manager) => {
+      const owner = await this.oneTimeTokens.redeem(manager, token, 'password_reset');
+      if (!owner) throw invalidToken();
+      const user = await this.users.getById(owner);
+      if (!user) throw invalidToken();
+      await this.oneTimeTokens.voidAll(manager, owner, 'password_reset');
+      await this.users.setPasswordHash(owner, passwordHash, manager);
+      await this.users.markEmailVerified(owner, manager);
+      await this.mail.queue(manager, {
+        template: 'password-changed',
+        to: user.email,
+        userId: owner,
+        data: { reason: 'reset', at: new Date().toISOString(), ip: client.ip, userAgent: client.userAgent },
+      });
+      // Ended before the commit too, so that a crash right after it cannot leave the old sessions alive.
+      ended.push(...(await this.tokens.revokeAllSessions(owner, 'password_reset')));
+      return owner;
+    });
+    // ...and again after it, for a session opened with the old password while the transaction ran.
+    ended.push(...(await this.tokens.revokeAllSessions(userId, 'password_reset')));
+    this.emit(new PasswordResetEvent(userId, client));
+    await this.auth.sessionsEnded(userId, ended, 'password_reset', client);
+  }
+
+  /** Needs the current password; ends the user's other sessions and queues "password changed". */
+  async changePassword(auth: AuthContext, current: string, next: string, client: ClientInfo): Promise<void> {
+    const problem = checkPassword(next, 'newPassword');
+    if (problem)
+      throw new AppError(ErrorCode.ValidationFailed, 'The password does not meet the rules.', { errors: [problem] });
+    const user = await this.users.getById(auth.userId);
+    const storedHash = user ? await this.users.getPasswordHash(auth.userId) : null;
+    if (!user || !(await this.passwords.verify(current, storedHash))) {
+      throw new AppError(ErrorCode.ValidationFailed, 'The current password is incorrect.', {
+        errors: [{ field: 'currentPassword', message: 'does not match your current password' }],
+      });
+    }
+    const passwordHash = await this.passwords.hash(next);
+    await this.db.transaction(async (manager) => {
+      await this.users.setPasswordHash(user.id, passwordHash, manager);
+      await this.mail.queue(manager, {
+        template: 'password-changed',
+        to: user.email,
+        userId: user.id,
+        data: { reason: 'change', at: new Date().toISOString(), ip: client.ip, userAgent: client.userAgent },
+      });
+    });
+    const ended = await this.tokens.revokeAllSessions(user.id, 'password_changed', auth.sessionId);
+    this.emit(new PasswordChangedEvent(user.id, client));
+    await this.auth.sessionsEnded(user.id, ended, 'password_changed', client);
+  }
+
+  async verifyEmail(token: string): Promise<void> {
+    const userId = await this.db.transaction(async (manager) => {
+      const owner = await this.oneTimeTokens.redeem(manager, token, 'email_verification');
+      if (!owner) throw invalidToken();
+      await this.users.markEmailVerified(owner, manager);
+      await this.oneTimeTokens.voidAll(manager, owner, 'email_verification');
+      return owner;
+    });
+    // Announced after the commit, so that no cache reloads the unverified row in between.
+    this.emit(new UserUpdatedEvent(userId));
+  }
+
+  /** Queues a fresh verification mail unless the address is verified or over its quota. */
+  async resendVerification(auth: AuthContext): Promise<void> {
+    const user = await this.users.getById(auth.userId);
+    if (!user || user.emailVerified) return;
+    if (!(await this.quota.take('verify-email', user.email))) return;
+    await this.db.transaction((manager) => this.verification.queue(manager, user));
+  }
+
+  private emit(event: { name: string }): void {
+    this.events.emit(event.name, event);
+  }
+}

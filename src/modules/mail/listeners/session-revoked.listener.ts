@@ -1,0 +1,29 @@
+// "We signed out one of your sessions": an old refresh token was presented again after it had been
+// replaced, so the session was revoked as possibly stolen. One notice per session, however many
+// times the old token comes back.
+import { Injectable } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { DomainEvent, RefreshReuseDetectedEvent } from '../../../common/events/domain-events';
+import { UsersService } from '../../users/users.service';
+import { MailService } from '../mail.service';
+
+@Injectable()
+export class SessionRevokedListener {
+  constructor(
+    private readonly users: UsersService,
+    private readonly mail: MailService,
+  ) {}
+
+  @OnEvent(DomainEvent.RefreshReuseDetected, { async: true, promisify: true, suppressErrors: true })
+  async onReuse(event: RefreshReuseDetectedEvent): Promise<void> {
+    const user = await this.users.getById(event.userId);
+    if (!user) return;
+    await this.mail.queueNow({
+      template: 'session-revoked',
+      to: user.email,
+      userId: user.id,
+      data: { at: event.at.toISOString(), ip: event.client.ip, userAgent: event.client.userAgent },
+      dedupeKey: `session-revoked:${event.sessionId}`,
+    });
+  }
+}
