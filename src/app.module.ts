@@ -11,6 +11,7 @@ import { DatabaseModule } from './database/database.module';
 import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { JwtAuthGuard } from './modules/auth/guards/jwt-auth.guard';
+import { ObservabilityModule } from './modules/observability/observability.module';
 import { LatchThrottlerGuard } from './modules/throttle/latch-throttler.guard';
 import { ThrottleModule } from './modules/throttle/throttle.module';
 import { TokensModule } from './modules/tokens/tokens.module';
@@ -28,6 +29,7 @@ export class AppModule {
         ScheduleModule.forRoot(),
         EventsModule,
         DatabaseModule,
+        ObservabilityModule,
         RedisModule,
         ThrottleModule,
         UsersModule,
