@@ -1,0 +1,58 @@
+// The Keyv stores behind cache-manager: Redis through @keyv/redis when REDIS_URL is set (shared by
+// every instance), a bounded in-process map otherwise and for the per-instance memory tier.
+import { Logger } from '@nestjs/common';
+import KeyvRedis, { createClient } from '@keyv/redis';
+import { Keyv } from 'keyv';
+import type { RedisConfig } from '../../config/configuration';
+
+/** A Map that forgets its oldest entries beyond a size, so the memory tier cannot grow without end. */
+export class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly maxEntries: number) {
+    super();
+  }
+
+  override set(key: K, value: V): this {
+    if (this.has(key)) super.delete(key); // re-insert: Map order is insertion order
+    super.set(key, value);
+    while (this.size > this.maxEntries) {
+      const oldest = this.keys().next();
+      if (oldest.done) break;
+      super.delete(oldest.value);
+    }
+    return this;
+  }
+}
+
+export function memoryStore(maxEntries: number): Keyv {
+  return new Keyv({ store: new BoundedMap<string, unknown>(maxEntries), useKeyPrefix: false });
+}
+
+/**
+ * The shared tier over Redis. Commands fail at once while the connection is down (no offline
+ * queue), so a Redis outage turns into cache misses instead of waiting requests; the client
+ * reconnects by itself. Keys are used as given (already namespaced with REDIS_KEY_PREFIX).
+ */
+export function redisStore(config: RedisConfig): Keyv {
+  const logger = new Logger('Cache');
+  const client = createClient({
+    url: config.url,
+    name: 'latch-cache',
+    disableOfflineQueue: true,
+    socket: { connectTimeout: 2000, reconnectStrategy: (attempt: number) => Math.min(attempt * 200, 2000) },
+  });
+  let degraded = false;
+  client.on('error', () => {
+    // RedisService logs the outage once for the whole process; nothing to add per client.
+    degraded = true;
+  });
+  client.on('ready', () => {
+    if (degraded) logger.log('Shared cache connection to Redis is back');
+    degraded = false;
+  });
+  // Connecting eagerly marks the client open, so @keyv/redis never waits on a connect per command.
+  client.connect().catch(() => undefined);
+  const store = new KeyvRedis(client, { throwOnErrors: true, throwOnConnectError: false });
+  const keyv = new Keyv({ store, useKeyPrefix: false });
+  keyv.on('error', () => undefined); // failures reach the caller as rejections; no unhandled 'error' event
+  return keyv;
+}
