@@ -4,6 +4,9 @@ import { AccessTokenService } from './access-token.service';
 import { OneTimeTokensRepository } from './one-time-tokens.repository';
 import { OneTimeTokensService } from './one-time-tokens.service';
 import { RefreshSessionsRepository } from './refresh-sessions.repository';
+import { TokenCleanupRepository } from './token-cleanup.repository';
+import { TokenCleanupService } from './token-cleanup.service';
+import { TokenCleanupTask } from './token-cleanup.task';
 import { TokensService } from './tokens.service';
 
 @Module({
@@ -14,6 +17,9 @@ import { TokensService } from './tokens.service';
     AccessTokenService,
     OneTimeTokensRepository,
     OneTimeTokensService,
+    TokenCleanupRepository,
+    TokenCleanupService,
+    TokenCleanupTask,
   ],
   exports: [TokensService, AccessTokenService, OneTimeTokensService],
 })
