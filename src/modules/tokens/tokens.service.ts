@@ -1,11 +1,12 @@
 // Refresh sessions: creation, rotation with a grace window, reuse detection, revocation.
 // Refresh rules (DESIGN.md): the just-replaced token returns the same new pair for
 // REFRESH_REUSE_GRACE_SECONDS; any replaced token presented after that revokes the whole session.
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
+import { CacheKind, StateCache } from '../cache/state-cache.service';
 import {
   LiveSession,
   RefreshSessionsRepository,
@@ -14,6 +15,16 @@ import {
   SessionRow,
 } from './refresh-sessions.repository';
 import { hashToken, newOpaqueToken, openFromGrace, sealForGrace } from './token-crypto';
+
+/** Live sessions in the state cache: what the JWT strategy checks on every request. */
+const LIVE_SESSION_CODEC = {
+  encode: (s: LiveSession): string => JSON.stringify(s),
+  decode: (raw: string): LiveSession => {
+    const parsed = JSON.parse(raw) as { id: string; userId: string; expiresAt: string };
+    return { id: parsed.id, userId: parsed.userId, expiresAt: new Date(parsed.expiresAt) };
+  },
+  ttlMs: (s: LiveSession): number => s.expiresAt.getTime() - Date.now(),
+};
 
 /** The parts of a token pair that the grace window must return unchanged. */
 export interface IssuedTokens {
@@ -52,6 +63,8 @@ export class TokensService {
   constructor(
     private readonly sessions: RefreshSessionsRepository,
     config: ConfigService<LatchConfig, true>,
+    /** Absent only in unit tests that build the service by hand. */
+    @Optional() private readonly cache?: StateCache,
   ) {
     this.auth = config.get('auth', { infer: true });
   }
@@ -125,24 +138,36 @@ export class TokensService {
 
   private async reuseDetected(sessionId: string, userId: string): Promise<RefreshOutcome> {
     const revoked = await this.sessions.revoke(sessionId, 'reuse');
+    await this.forgetSessions([sessionId]);
     if (revoked) this.logger.warn(`Refresh token reuse detected; session ${sessionId} revoked`);
     return { kind: 'reuse', sessionId, userId };
   }
 
+  /** Read through the state cache: a warm cache answers without a query. */
   getLiveSession(sessionId: string): Promise<LiveSession | null> {
-    return this.sessions.getLive(sessionId);
+    if (!this.cache) return this.sessions.getLive(sessionId);
+    return this.cache.getOrLoad(CacheKind.Session, sessionId, () => this.sessions.getLive(sessionId), LIVE_SESSION_CODEC);
   }
 
   listSessions(userId: string): Promise<SessionRow[]> {
     return this.sessions.listLive(userId);
   }
 
-  revokeSession(sessionId: string, reason: string, ownerId?: string): Promise<LiveSession | null> {
-    return this.sessions.revoke(sessionId, reason, ownerId);
+  // Every revocation evicts the cached session before it returns, on all instances.
+  async revokeSession(sessionId: string, reason: string, ownerId?: string): Promise<LiveSession | null> {
+    const revoked = await this.sessions.revoke(sessionId, reason, ownerId);
+    if (revoked) await this.forgetSessions([revoked.id]);
+    return revoked;
   }
 
-  revokeAllSessions(userId: string, reason: string, exceptSessionId?: string): Promise<string[]> {
-    return this.sessions.revokeAllForUser(userId, reason, exceptSessionId);
+  async revokeAllSessions(userId: string, reason: string, exceptSessionId?: string): Promise<string[]> {
+    const ended = await this.sessions.revokeAllForUser(userId, reason, exceptSessionId);
+    await this.forgetSessions(ended);
+    return ended;
+  }
+
+  private async forgetSessions(sessionIds: string[]): Promise<void> {
+    await this.cache?.forget(CacheKind.Session, sessionIds);
   }
 
   countLiveSessions(userId: string): Promise<number> {
