@@ -28,6 +28,8 @@ const DB_UNAVAILABLE_MESSAGES = [
   'Client has encountered a connection error',
   'Cannot use a pool after calling end',
   'connect ECONNREFUSED',
+  // pg's query_timeout firing: the server stopped answering on an open connection (half-open link)
+  'Query read timeout',
 ];
 
 function codeOf(error: unknown): string | undefined {
