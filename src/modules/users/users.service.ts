@@ -1,25 +1,53 @@
 // Accounts: lookups, profile changes and status. Emits UserUpdated so caches can forget a user.
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { EntityManager } from 'typeorm';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import { UserUpdatedEvent } from '../../common/events/domain-events';
+import { CacheKind, StateCache } from '../cache/state-cache.service';
 import { UserEntity } from './user.entity';
 import { NewUser, UsersRepository, UserWithPassword } from './users.repository';
+
+/** Users in the state cache: dates travel as ISO strings and come back as Dates. */
+const USER_CODEC = {
+  encode: (user: UserEntity): string => {
+    const { passwordHash: _never, ...safe } = user as UserEntity & { passwordHash?: string };
+    return JSON.stringify(safe);
+  },
+  decode: (raw: string): UserEntity => {
+    const parsed = JSON.parse(raw) as Record<string, unknown>;
+    const date = (value: unknown): Date | null => (typeof value === 'string' ? new Date(value) : null);
+    return Object.assign(new UserEntity(), parsed, {
+      createdAt: date(parsed.createdAt),
+      updatedAt: date(parsed.updatedAt),
+      lastLoginAt: date(parsed.lastLoginAt),
+    });
+  },
+  ttlMs: (): number => Number.POSITIVE_INFINITY,
+};
 
 @Injectable()
 export class UsersService {
   constructor(
     private readonly users: UsersRepository,
     private readonly events: EventEmitter2,
+    /** Absent only in unit tests that build the service by hand. */
+    @Optional() private readonly cache?: StateCache,
   ) {}
 
   create(user: NewUser, manager?: EntityManager): Promise<UserEntity> {
     return this.users.create(user, manager);
   }
 
+  /** Read through the state cache (the JWT strategy asks on every request); every write evicts. */
   getById(id: string): Promise<UserEntity | null> {
-    return this.users.getById(id);
+    if (!this.cache) return this.users.getById(id);
+    return this.cache.getOrLoad(CacheKind.User, id, () => this.users.getById(id), USER_CODEC);
+  }
+
+  /** Drops the cached user on every instance: each write to a user ends with it. */
+  private async forgetCached(id: string): Promise<void> {
+    await this.cache?.forget(CacheKind.User, [id]);
   }
 
   async getByIdOrFail(id: string): Promise<UserEntity> {
@@ -39,12 +67,14 @@ export class UsersService {
   /** With a manager the change joins the caller's transaction. */
   async setPasswordHash(id: string, passwordHash: string, manager?: EntityManager): Promise<void> {
     await this.users.setPasswordHash(id, passwordHash, manager);
+    await this.forgetCached(id);
     const event = new UserUpdatedEvent(id);
     this.events.emit(event.name, event);
   }
 
   async markEmailVerified(id: string, manager?: EntityManager): Promise<void> {
     if (!(await this.users.markEmailVerified(id, manager))) return;
+    await this.forgetCached(id);
     const event = new UserUpdatedEvent(id);
     this.events.emit(event.name, event);
   }
@@ -55,12 +85,14 @@ export class UsersService {
   ): Promise<UserEntity> {
     const user = await this.users.updateProfile(id, changes);
     if (!user) throw new AppError(ErrorCode.NotFound, 'No such user.');
+    await this.forgetCached(id);
     const event = new UserUpdatedEvent(id);
     this.events.emit(event.name, event);
     return user;
   }
 
-  stampLastLogin(id: string, at: Date): Promise<void> {
-    return this.users.stampLastLogin(id, at);
+  async stampLastLogin(id: string, at: Date): Promise<void> {
+    await this.users.stampLastLogin(id, at);
+    await this.forgetCached(id);
   }
 }
