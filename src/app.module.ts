@@ -11,6 +11,8 @@ import { DatabaseModule } from './database/database.module';
 import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { JwtAuthGuard } from './modules/auth/guards/jwt-auth.guard';
+import { StateCacheModule } from './modules/cache/state-cache.module';
+import { HealthModule } from './modules/health/health.module';
 import { ObservabilityModule } from './modules/observability/observability.module';
 import { LatchThrottlerGuard } from './modules/throttle/latch-throttler.guard';
 import { ThrottleModule } from './modules/throttle/throttle.module';
@@ -31,6 +33,8 @@ export class AppModule {
         DatabaseModule,
         ObservabilityModule,
         RedisModule,
+        StateCacheModule,
+        HealthModule,
         ThrottleModule,
         UsersModule,
         TokensModule,
