@@ -51,6 +51,11 @@ describe('redactText', () => {
       `grant_type=password&username=a&password=${REDACTED}&refresh_token=${REDACTED}`,
     );
     assert.equal(
+      redactText(JSON.stringify({ stack: 'Error: bad password=pw2\n    at x' })),
+      JSON.stringify({ stack: `Error: bad password=${REDACTED}\n    at x` }),
+      'an escaped newline ends the value',
+    );
+    assert.equal(
       redactText('smtp://mailer:pa55@smtp.example.com:587'),
       `smtp://mailer:${REDACTED}@smtp.example.com:587`,
     );

@@ -2,19 +2,27 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { uniqueEmail } from '../factories/users';
+import { linkToken, SmtpSink } from '../mail/smtp-sink';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { LogCapture } from './log-capture';
 
+const APP_URL = 'https://app.example.test';
+
 describe('secrets in logs', () => {
   let t: TestApp;
+  let sink: SmtpSink;
   const logs = new LogCapture();
   before(async () => {
+    sink = await SmtpSink.create();
     t = await createTestApp({
-      env: { LOG_LEVEL: 'trace', REFRESH_REUSE_GRACE_SECONDS: '0' },
+      env: { LOG_LEVEL: 'trace', REFRESH_REUSE_GRACE_SECONDS: '0', SMTP_URL: sink.url, APP_URL },
       logDestination: logs,
     });
   });
-  after(() => t.close());
+  after(async () => {
+    await t?.close();
+    await sink?.stop();
+  });
 
   it('keeps passwords, tokens, cookies and Authorization headers out of every log line', async () => {
     const unique = randomBytes(6).toString('hex');
@@ -23,12 +31,10 @@ describe('secrets in logs', () => {
     const wrongPassword = `Wrong passphrase ${unique}`;
     const cookie = `cookie-secret-${unique}`;
     const bogusBearer = `bogus-bearer-${unique}`;
-    const resetToken = `reset-token-${unique}`;
-    const verificationToken = `verification-token-${unique}`;
+    const fakeResetToken = `reset-token-${unique}`;
     const email = uniqueEmail('redact');
     const secrets: Record<string, string> = { password, newPassword, wrongPassword, cookie, bogusBearer };
-    secrets.resetToken = resetToken;
-    secrets.verificationToken = verificationToken;
+    secrets.fakeResetToken = fakeResetToken;
 
     assert.equal((await t.api.post('/auth/register', { email, password })).status, 201);
     const first = await t.api.post('/auth/login', { email, password }, { headers: { cookie: `sid=${cookie}` } });
@@ -39,7 +45,7 @@ describe('secrets in logs', () => {
     assert.equal((await t.api.get('/users/me', { token: first.body.accessToken })).status, 200);
     assert.equal((await t.api.get('/users/me', { token: bogusBearer })).status, 401);
     // A token where none belongs, in the query string, is still not printed.
-    await t.api.get(`/users/me?access_token=${first.body.accessToken}&token=${resetToken}`);
+    await t.api.get(`/users/me?access_token=${first.body.accessToken}&token=${fakeResetToken}`);
 
     const refreshed = await t.api.post('/auth/refresh', { refreshToken: first.body.refreshToken });
     assert.equal(refreshed.status, 200);
@@ -63,20 +69,37 @@ describe('secrets in logs', () => {
     await new Promise((resolve) => setTimeout(resolve, 1100)); // past the grace window
     assert.equal((await t.api.post('/auth/refresh', { refreshToken: first.body.refreshToken })).status, 401);
 
-    // Flows carrying reset and verification tokens and a password change (whatever their answer).
-    await t.api.post('/auth/password/reset', { token: resetToken, password: newPassword });
-    await t.api.post('/auth/email/verify', { token: verificationToken });
-    await t.api.post(
-      '/auth/password/change',
-      { currentPassword: password, newPassword },
-      { token: refreshed.body.accessToken },
+    // The e-mail verification and password reset flows, with the real tokens from the mails.
+    const verifyMail = await sink.waitFor(email, 'verify-email');
+    secrets.verificationToken = linkToken(verifyMail.text, APP_URL, 'verify-email') ?? '';
+    assert.equal((await t.api.post('/auth/email/verify', { token: secrets.verificationToken })).status, 204);
+    assert.equal(
+      (await t.api.post('/auth/password/reset', { token: fakeResetToken, password: newPassword })).status,
+      400,
     );
+    assert.equal((await t.api.post('/auth/password/forgot', { email })).status, 202);
+    const resetMail = await sink.waitFor(email, 'reset-password');
+    secrets.resetToken = linkToken(resetMail.text, APP_URL, 'reset-password') ?? '';
+    assert.equal(
+      (await t.api.post('/auth/password/reset', { token: secrets.resetToken, password: newPassword })).status,
+      204,
+    );
+    const again = await t.api.post('/auth/login', { email, password: newPassword });
+    assert.equal(again.status, 200);
+    secrets.access5 = again.body.accessToken;
+    secrets.refresh5 = again.body.refreshToken;
+    const change = await t.api.post(
+      '/auth/password/change',
+      { currentPassword: newPassword, newPassword: password },
+      { token: again.body.accessToken },
+    );
+    assert.equal(change.status, 204);
     // A body that does not even parse still does not leak.
     await t.api.request('POST', '/auth/login', {
       raw: `{"email":"${email}","password":"${password}"`,
       headers: { 'content-type': 'application/json' },
     });
-    assert.equal((await t.api.post('/auth/logout', undefined, { token: refreshGrant.body.access_token })).status, 204);
+    assert.equal((await t.api.post('/auth/logout', undefined, { token: again.body.accessToken })).status, 204);
 
     const text = logs.text;
     const lines = logs.lines;

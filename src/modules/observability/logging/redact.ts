@@ -17,7 +17,7 @@ const TEXT_RULES: [RegExp, string][] = [
   // Authorization header values
   [/\b(Bearer|Basic|Digest)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`],
   // key=value pairs in query strings, form bodies and cookies
-  [/\b([\w.-]*(?:pass(?:word|wd)?|token|secret|session|sid)[\w.-]*)=([^&\s;,"']+)/gi, `$1=${REDACTED}`],
+  [/\b([\w.-]*(?:pass(?:word|wd)?|token|secret|session|sid)[\w.-]*)=([^&\s;,"'\\]+)/gi, `$1=${REDACTED}`],
   // "key": "value" in serialised JSON
   [
     /("[\w.-]*(?:pass(?:word|wd)?|token|secret|authorization|cookie)[\w.-]*"\s*:\s*)"(?:[^"\\]|\\.)*"/gi,
