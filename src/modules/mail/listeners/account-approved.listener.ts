@@ -1,18 +1,25 @@
-// "Your account was approved", queued when an administrator approves a pending account.
-import { Injectable } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
+// "Your account was approved", queued when an administrator approves a pending account. Queued
+// before the approval's response is sent (AfterResponseService), so a crash cannot lose it.
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { AfterResponseService } from '../../../common/events/after-response.service';
 import { DomainEvent, UserApprovedEvent } from '../../../common/events/domain-events';
 import { UsersService } from '../../users/users.service';
 import { MailService } from '../mail.service';
 
 @Injectable()
-export class AccountApprovedListener {
+export class AccountApprovedListener implements OnModuleInit {
   constructor(
+    private readonly work: AfterResponseService,
     private readonly users: UsersService,
     private readonly mail: MailService,
   ) {}
 
-  @OnEvent(DomainEvent.UserApproved, { async: true, promisify: true, suppressErrors: true })
+  onModuleInit(): void {
+    this.work.onEventBeforeResponse([DomainEvent.UserApproved], 'mail: account-approved', (event) =>
+      this.onApproved(event as UserApprovedEvent),
+    );
+  }
+
   async onApproved(event: UserApprovedEvent): Promise<void> {
     const user = await this.users.getById(event.userId);
     if (!user) return;

@@ -1,20 +1,26 @@
 // "We signed out one of your sessions": an old refresh token was presented again after it had been
-// replaced, so the session was revoked as possibly stolen. One notice per session, however many
-// times the old token comes back.
-import { Injectable } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
+// replaced, so the session was revoked as possibly stolen. One notice per session (dedupe key),
+// queued before the refresh's 401 is sent (AfterResponseService), so a crash cannot lose it.
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { AfterResponseService } from '../../../common/events/after-response.service';
 import { DomainEvent, RefreshReuseDetectedEvent } from '../../../common/events/domain-events';
 import { UsersService } from '../../users/users.service';
 import { MailService } from '../mail.service';
 
 @Injectable()
-export class SessionRevokedListener {
+export class SessionRevokedListener implements OnModuleInit {
   constructor(
+    private readonly work: AfterResponseService,
     private readonly users: UsersService,
     private readonly mail: MailService,
   ) {}
 
-  @OnEvent(DomainEvent.RefreshReuseDetected, { async: true, promisify: true, suppressErrors: true })
+  onModuleInit(): void {
+    this.work.onEventBeforeResponse([DomainEvent.RefreshReuseDetected], 'mail: session-revoked', (event) =>
+      this.onReuse(event as RefreshReuseDetectedEvent),
+    );
+  }
+
   async onReuse(event: RefreshReuseDetectedEvent): Promise<void> {
     const user = await this.users.getById(event.userId);
     if (!user) return;
