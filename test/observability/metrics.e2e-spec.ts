@@ -131,6 +131,17 @@ describe('GET /metrics', () => {
     );
     assert.ok(delta('latch_db_query_duration_seconds_count') > 0);
   });
+
+  it('labels unknown paths as one "unmatched" route, so scanners cannot blow up the series count', async () => {
+    const before = await scrape();
+    for (const path of ['/wp-login.php', '/.env', `/x-${Date.now()}`]) {
+      assert.equal((await t.root.get(path)).status, 404);
+    }
+    const after = await scrape();
+    const series = 'http_request_duration_seconds_count{method="GET",route="unmatched",status_code="404"}';
+    assert.equal(sample(after, series) - sample(before, series), 3);
+    assert.doesNotMatch(after, /wp-login|\.env/);
+  });
 });
 
 describe('GET /metrics with METRICS_TOKEN', () => {
