@@ -215,7 +215,7 @@ class Bench {
   private async phase(cost: number, all: boolean): Promise<void> {
     log(`\n== bcrypt cost ${cost}: starting Latch (dist/main.js, NODE_ENV=production, RATE_LIMIT_ENABLED=false)`);
     const dataDir = join(ROOT, '.data', `bench-${process.pid}-run-${cost}`);
-    const server = await LatchServer.start({ env: this.serverEnv(cost, dataDir), cpuProfileDir: this.profileDir });
+    const server = await LatchServer.start({ env: this.serverEnv(cost, dataDir) });
     this.children.push(server);
     try {
       await sleep(1000);
@@ -297,9 +297,16 @@ class Bench {
     const nextEmail = (): string => emails[userIndex++ % emails.length];
     const pairs: TokenPair[] = [];
     const drain = async (): Promise<number> => {
-      // bcrypt work is queued FIFO: one more login answers only once the abandoned backlog is done.
-      await request(base, 'POST', `${API}/auth/login`, { email: templateEmail, password: PASSWORD });
-      return 1;
+      // bcrypt work is queued FIFO: one more login answers only once the abandoned backlog is done
+      // (or, past the admission queue's wait limit, is shed with 503: then try again).
+      const deadline = Date.now() + 60_000;
+      let sent = 0;
+      for (;;) {
+        sent += 1;
+        const answer = await request(base, 'POST', `${API}/auth/login`, { email: templateEmail, password: PASSWORD });
+        if (answer.status !== 503 || Date.now() > deadline) return sent;
+        await sleep(250);
+      }
     };
     const loginRequests = (): ClientRequests => [
       jsonRequest('POST', `${API}/auth/login`, {
@@ -482,6 +489,7 @@ class Bench {
     );
     const before = await server.snapshot();
     const sampler = this.rssSampler(server.pid);
+    await this.profile(server, 'start');
     const logins = runLoad({
       url: server.baseUrl,
       connections,
@@ -516,6 +524,7 @@ class Bench {
     ]);
     const probeResults = await Promise.all(probes.map(([, p]) => p));
     const loginResult = await logins;
+    await this.profile(server, `storm-c${connections}-cost${cost}`);
     await drain();
     await sleep(300);
     const after = await server.snapshot();
@@ -549,6 +558,16 @@ class Bench {
     log(
       `storm event-loop delay p99 ${fmt(after.eventLoopDelayP99Ms, 1)} ms, max ${fmt(after.eventLoopDelayMaxMs, 1)} ms (${before.pgQueries} → ${after.pgQueries} DB round trips)`,
     );
+  }
+
+  /** With --profile: a V8 CPU profile of the server's main thread per measured scenario. */
+  private async profile(server: LatchServer, name: 'start' | string): Promise<void> {
+    if (!this.profileDir) return;
+    if (name === 'start') return server.startProfile();
+    mkdirSync(this.profileDir, { recursive: true });
+    const file = join(this.profileDir, `${name.replace(/[^a-z0-9.-]+/gi, '-')}.cpuprofile`);
+    await server.stopProfile(file);
+    log(`    profile: ${relative(ROOT, file)} (summary: node .build/bench/profile.js ${relative(ROOT, file)})`);
   }
 
   private rssSampler(pid: number): { stop(): number } {
@@ -586,7 +605,9 @@ class Bench {
     }
     const before = await server.snapshot();
     const sampler = this.rssSampler(server.pid);
+    await this.profile(server, 'start');
     const result = await runLoad(spec);
+    await this.profile(server, `${scenario}-c${load.connections}-cost${cost}`);
     const extra = await settle();
     const rssPeakMb = sampler.stop();
     const after = await server.snapshot();

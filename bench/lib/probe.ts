@@ -7,7 +7,10 @@
 // - Redis: ioredis `sendCommand` calls, and node-redis (used by @keyv/redis) commands and
 //   pipelines through its diagnostics channels.
 // - process CPU (all threads, so bcrypt on the libuv pool counts) and event-loop delay.
+// With `--profile`, it also records a V8 CPU profile of each measured scenario on request.
 import { subscribe } from 'node:diagnostics_channel';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export interface ProbeSnapshot {
@@ -21,7 +24,7 @@ export interface ProbeSnapshot {
   heapUsedBytes: number;
 }
 
-export const SNAPSHOT_REQUEST = 'latch-bench:snapshot';
+export type ProbeRequest = { type: 'snapshot' } | { type: 'profile-start' } | { type: 'profile-stop'; file: string };
 
 const counters = { pgQueries: 0, redisCommands: 0 };
 const statements = new Map<string, number>();
@@ -65,10 +68,9 @@ subscribe('tracing:node-redis:batch:start', () => (counters.redisCommands += 1))
 const eventLoopDelay = monitorEventLoopDelay({ resolution: 10 });
 eventLoopDelay.enable();
 
-process.on('message', (message: unknown) => {
-  if (message !== SNAPSHOT_REQUEST || !process.send) return;
+function snapshot(): ProbeSnapshot {
   const cpu = process.cpuUsage();
-  const snapshot: ProbeSnapshot = {
+  const result: ProbeSnapshot = {
     ...counters,
     pgStatements: Object.fromEntries(statements),
     cpuMicros: cpu.user + cpu.system,
@@ -77,7 +79,41 @@ process.on('message', (message: unknown) => {
     heapUsedBytes: process.memoryUsage().heapUsed,
   };
   eventLoopDelay.reset();
-  process.send(snapshot);
+  return result;
+}
+
+// CPU profiles of single scenarios (`npm run bench -- --profile`), through the in-process inspector.
+let profiler: Session | undefined;
+
+function post(method: string): Promise<any> {
+  return new Promise((resolve, reject) =>
+    profiler!.post(method, (error, result) => (error ? reject(error) : resolve(result))),
+  );
+}
+
+async function handle(message: ProbeRequest): Promise<unknown> {
+  if (message.type === 'snapshot') return snapshot();
+  if (message.type === 'profile-start') {
+    profiler = new Session();
+    profiler.connect();
+    await post('Profiler.enable');
+    await post('Profiler.start');
+    return { ok: true };
+  }
+  if (!profiler) return { ok: false };
+  const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+  profiler.disconnect();
+  profiler = undefined;
+  writeFileSync(message.file, JSON.stringify(profile));
+  return { ok: true };
+}
+
+process.on('message', (message: ProbeRequest) => {
+  if (typeof message !== 'object' || message === null || !process.send) return;
+  handle(message).then(
+    (answer) => process.send?.(answer),
+    (error: unknown) => process.send?.({ ok: false, error: String(error) }),
+  );
 });
 // The IPC channel must not keep the service alive on its own (shutdown stays the service's business).
 process.channel?.unref();

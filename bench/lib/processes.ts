@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProbeSnapshot, SNAPSHOT_REQUEST } from './probe';
+import type { ProbeRequest, ProbeSnapshot } from './probe';
 
 export const ROOT = join(__dirname, '..', '..', '..');
 
@@ -104,13 +104,11 @@ async function waitForHttp(child: Child, url: string, timeoutMs: number): Promis
 
 export interface LatchStartOptions {
   env: Record<string, string>;
-  /** Directory for `node --cpu-prof` output; unset: no profiling. */
-  cpuProfileDir?: string;
 }
 
 /** The built service (`dist/main.js`), production mode, in its own process. */
 export class LatchServer extends Child {
-  private pending: ((snapshot: ProbeSnapshot) => void)[] = [];
+  private pending: ((answer: unknown) => void)[] = [];
 
   constructor(
     process: ChildProcess,
@@ -119,18 +117,13 @@ export class LatchServer extends Child {
     super('latch', process);
     process.on('message', (message) => {
       const waiter = this.pending.shift();
-      waiter?.(message as ProbeSnapshot);
+      waiter?.(message);
     });
   }
 
   static async start(options: LatchStartOptions): Promise<LatchServer> {
     const port = await freePort();
-    const args = [
-      ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []),
-      '-r',
-      join(__dirname, 'probe.js'),
-      join(ROOT, 'dist', 'main.js'),
-    ];
+    const args = ['-r', join(__dirname, 'probe.js'), join(ROOT, 'dist', 'main.js')];
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
       env: { ...options.env, PORT: String(port), HOST: '127.0.0.1' },
@@ -141,16 +134,28 @@ export class LatchServer extends Child {
     return server;
   }
 
-  /** The probe's counters; one IPC round trip. */
-  snapshot(): Promise<ProbeSnapshot> {
+  /** One IPC round trip to the probe (probe.ts) inside the server process. */
+  private ask<T>(request: ProbeRequest, timeoutMs = 10_000): Promise<T> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the Latch probe did not answer')), 5000);
-      this.pending.push((snapshot) => {
+      const timer = setTimeout(() => reject(new Error(`the Latch probe did not answer ${request.type}`)), timeoutMs);
+      this.pending.push((answer) => {
         clearTimeout(timer);
-        resolve(snapshot);
+        resolve(answer as T);
       });
-      this.process.send(SNAPSHOT_REQUEST);
+      this.process.send(request);
     });
+  }
+
+  snapshot(): Promise<ProbeSnapshot> {
+    return this.ask<ProbeSnapshot>({ type: 'snapshot' });
+  }
+
+  async startProfile(): Promise<void> {
+    await this.ask({ type: 'profile-start' });
+  }
+
+  async stopProfile(file: string): Promise<void> {
+    await this.ask({ type: 'profile-stop', file }, 30_000);
   }
 }
 
