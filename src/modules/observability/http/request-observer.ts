@@ -2,7 +2,7 @@
 // rest of the code logs and times against, the Server-Timing header, the request duration
 // histogram, login/refresh/register outcomes, and one log line per request (a warning with the
 // timing breakdown when slower than SLOW_REQUEST_MS).
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { performance } from 'node:perf_hooks';
@@ -78,9 +78,10 @@ function resultFromStatus(flow: AuthFlow, status: number, request: FastifyReques
 }
 
 @Injectable()
-export class RequestObserver {
+export class RequestObserver implements OnApplicationBootstrap {
   private readonly slowRequestMs: number;
   private readonly contexts = new WeakMap<FastifyRequest, RequestContext>();
+  private fastify?: FastifyInstance;
 
   constructor(
     private readonly metrics: Metrics,
@@ -91,6 +92,7 @@ export class RequestObserver {
 
   /** Installs the hooks; call before the routes are registered (that is, before app.init()). */
   install(fastify: FastifyInstance, logger: PinoLogger): void {
+    this.fastify = fastify;
     fastify.addHook('onRequest', (request, reply, done) => {
       const context = newRequestContext(requestIdFrom(request.headers[REQUEST_ID_HEADER]));
       context.auth = () => (request as FastifyRequest & { user?: { userId?: unknown; sessionId?: unknown } }).user;
@@ -111,7 +113,19 @@ export class RequestObserver {
       });
     });
 
-    fastify.addHook('onSend', (request, reply, payload, done) => {
+    fastify.addHook('onResponse', (request, reply, done) => {
+      const context = this.contexts.get(request);
+      if (context) runInRequestContext(context, () => this.completed(request, reply, context, logger));
+      done();
+    });
+  }
+
+  /**
+   * The Server-Timing hook goes last among the onSend hooks (those modules add theirs at init), so
+   * that work a response is held for, such as the audit write, is part of what it reports.
+   */
+  onApplicationBootstrap(): void {
+    this.fastify?.addHook('onSend', (request, reply, payload, done) => {
       const context = this.contexts.get(request);
       if (context) {
         context.handlerEndedAt ??= performance.now();
@@ -119,12 +133,6 @@ export class RequestObserver {
         void reply.header('Server-Timing', serverTiming(timingBreakdown(context)));
       }
       done(null, payload);
-    });
-
-    fastify.addHook('onResponse', (request, reply, done) => {
-      const context = this.contexts.get(request);
-      if (context) runInRequestContext(context, () => this.completed(request, reply, context, logger));
-      done();
     });
   }
 
