@@ -41,6 +41,8 @@ export class MailDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
   private again = false;
   private stopping = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** Set while the outbox cannot be read (database down), so the outage is logged once. */
+  private unreachable = false;
 
   constructor(
     private readonly outbox: MailOutboxRepository,
@@ -76,7 +78,14 @@ export class MailDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
       return;
     }
     this.running = this.drain()
-      .catch((error: unknown) => this.logger.warn(`Outbox drain failed: ${describe(error)}`))
+      .then(() => {
+        if (this.unreachable) this.logger.log('The outbox is reachable again: sending resumed');
+        this.unreachable = false;
+      })
+      .catch((error: unknown) => {
+        if (!this.unreachable) this.logger.warn(`Outbox unreachable, mail waits: ${describe(error)}`);
+        this.unreachable = true;
+      })
       .finally(() => {
         this.running = null;
         if (this.again) {
