@@ -14,6 +14,7 @@ import { JwtAuthGuard } from './modules/auth/guards/jwt-auth.guard';
 import { StateCacheModule } from './modules/cache/state-cache.module';
 import { HealthModule } from './modules/health/health.module';
 import { ObservabilityModule } from './modules/observability/observability.module';
+import { PresenceModule } from './modules/presence/presence.module';
 import { LatchThrottlerGuard } from './modules/throttle/latch-throttler.guard';
 import { ThrottleModule } from './modules/throttle/throttle.module';
 import { TokensModule } from './modules/tokens/tokens.module';
@@ -40,6 +41,7 @@ export class AppModule {
         TokensModule,
         AuthModule,
         AuditModule,
+        PresenceModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

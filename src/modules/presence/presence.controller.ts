@@ -1,0 +1,43 @@
+import { Controller, MessageEvent, Sse } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { map, Observable } from 'rxjs';
+import { CurrentAuth } from '../../common/decorators/current-auth.decorator';
+import { Roles } from '../../common/decorators/roles.decorator';
+import type { AuthContext } from '../../common/http/auth-context';
+import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
+import { PresenceService, PresenceStatus } from './presence.service';
+
+class PresenceChangeSchema {
+  @ApiProperty({ format: 'uuid' })
+  userId: string;
+
+  @ApiProperty({ enum: ['online', 'offline'] })
+  status: PresenceStatus;
+
+  @ApiProperty({ format: 'date-time' })
+  at: string;
+}
+
+@ApiTags('users')
+@ProtectedApi()
+@Controller('users')
+export class PresenceController {
+  constructor(private readonly presence: PresenceService) {}
+
+  @Sse('presence/stream')
+  @Roles('admin')
+  @ApiOperation({
+    summary: 'Live presence (Server-Sent Events, admin)',
+    description:
+      'Each `data:` line is a JSON `{ userId, status: "online" | "offline", at }`, sent when a user logs in, ' +
+      'logs out or loses their last session. The stream ends when the session that opened it ends.',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ type: PresenceChangeSchema, description: 'A stream of presence changes' })
+  @ApiProblems(401, 403)
+  stream(@CurrentAuth() auth: AuthContext): Observable<MessageEvent> {
+    return this.presence
+      .watch(auth.sessionId)
+      .pipe(map((change): MessageEvent => (change ? { data: change } : { comment: 'keep-alive' })));
+  }
+}
