@@ -143,3 +143,26 @@ export class UserApprovedEvent extends BaseEvent {
     super();
   }
 }
+
+/** An admin disabled an account; its sessions were ended in the same request. */
+export class UserDisabledEvent extends BaseEvent {
+  readonly name = DomainEvent.UserDisabled;
+  constructor(
+    readonly userId: string,
+    readonly actorId: string,
+    readonly client: ClientInfo,
+  ) {
+    super();
+  }
+}
+
+export class UserEnabledEvent extends BaseEvent {
+  readonly name = DomainEvent.UserEnabled;
+  constructor(
+    readonly userId: string,
+    readonly actorId: string,
+    readonly client: ClientInfo,
+  ) {
+    super();
+  }
+}

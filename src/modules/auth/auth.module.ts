@@ -9,6 +9,7 @@ import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { EmailVerificationService } from './email-verification.service';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
+import { InitialAdminService } from './initial-admin.service';
 import { MailRequestQuota } from './mail-request-quota';
 import { OAuthTokenController } from './oauth-token.controller';
 import { PasswordHasher } from './passwords/password-hasher.service';
@@ -24,6 +25,7 @@ import { LocalStrategy } from './strategies/local.strategy';
     JwtStrategy,
     LocalStrategy,
     JwtAuthGuard,
+    InitialAdminService,
     AccountRecoveryService,
     EmailVerificationService,
     MailRequestQuota,

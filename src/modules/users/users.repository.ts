@@ -112,4 +112,29 @@ export class UsersRepository {
       .where('id = :id AND (last_login_at IS NULL OR last_login_at < :at)', { id, at })
       .execute();
   }
+
+  /** Admin listing, newest first (users_status_created_idx when filtered by status). */
+  async list(filter: { status?: UserStatus; offset: number; limit: number }): Promise<[UserEntity[], number]> {
+    return this.users.findAndCount({
+      where: filter.status ? { status: filter.status } : {},
+      order: { createdAt: 'DESC', id: 'DESC' },
+      skip: filter.offset,
+      take: filter.limit,
+    });
+  }
+
+  /** Moves a user to `to` only from one of `from` (race-free); null when nothing changed. */
+  async transitionStatus(id: string, from: UserStatus[], to: UserStatus): Promise<UserEntity | null> {
+    const result = await this.users
+      .createQueryBuilder()
+      .update()
+      .set({ status: to })
+      .where('id = :id AND status IN (:...from)', { id, from })
+      .execute();
+    return result.affected ? this.getById(id) : null;
+  }
+
+  async hasAdmin(): Promise<boolean> {
+    return this.users.createQueryBuilder('u').where(`'admin' = ANY(u.roles)`).getExists();
+  }
 }

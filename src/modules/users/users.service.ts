@@ -5,7 +5,7 @@ import type { EntityManager } from 'typeorm';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import { UserUpdatedEvent } from '../../common/events/domain-events';
 import { CacheKind, StateCache } from '../cache/state-cache.service';
-import { UserEntity } from './user.entity';
+import { UserEntity, UserStatus } from './user.entity';
 import { NewUser, UsersRepository, UserWithPassword } from './users.repository';
 
 /** Users in the state cache: dates travel as ISO strings and come back as Dates. */
@@ -94,5 +94,16 @@ export class UsersService {
   async stampLastLogin(id: string, at: Date): Promise<void> {
     await this.users.stampLastLogin(id, at);
     await this.forgetCached(id);
+  }
+
+  /** Moves the user to `to` if their status is one of `from`; null (and no change) otherwise. */
+  async changeStatus(id: string, from: UserStatus[], to: UserStatus): Promise<UserEntity | null> {
+    const user = await this.users.transitionStatus(id, from, to);
+    if (user) await this.forgetCached(id);
+    return user;
+  }
+
+  hasAdmin(): Promise<boolean> {
+    return this.users.hasAdmin();
   }
 }

@@ -1,0 +1,79 @@
+// Account administration: listing, approval, disabling and enabling. A status change is one
+// conditional UPDATE, so two admins acting at once cannot both "approve"; disabling also ends every
+// session of the user in the same request (the JWT guard refuses a disabled user's tokens anyway).
+import { Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { AppError, ErrorCode } from '../../common/errors/app-error';
+import {
+  ClientInfo,
+  SessionRevokedEvent,
+  UserApprovedEvent,
+  UserDisabledEvent,
+  UserEnabledEvent,
+  UserUpdatedEvent,
+} from '../../common/events/domain-events';
+import { TokensService } from '../tokens/tokens.service';
+import type { UserEntity, UserStatus } from './user.entity';
+import { UsersRepository } from './users.repository';
+import { UsersService } from './users.service';
+
+export interface UserPage {
+  items: UserEntity[];
+  total: number;
+  page: number;
+  limit: number;
+}
+
+@Injectable()
+export class AdminUsersService {
+  constructor(
+    private readonly users: UsersService,
+    private readonly directory: UsersRepository,
+    private readonly tokens: TokensService,
+    private readonly events: EventEmitter2,
+  ) {}
+
+  async list(query: { status?: UserStatus; page: number; limit: number }): Promise<UserPage> {
+    const [items, total] = await this.directory.list({
+      status: query.status,
+      offset: (query.page - 1) * query.limit,
+      limit: query.limit,
+    });
+    return { items, total, page: query.page, limit: query.limit };
+  }
+
+  get(id: string): Promise<UserEntity> {
+    return this.users.getByIdOrFail(id);
+  }
+
+  /** pending_approval → active. Approving an account in another state changes nothing. */
+  async approve(id: string, actorId: string, client: ClientInfo): Promise<UserEntity> {
+    const user = await this.users.changeStatus(id, ['pending_approval'], 'active');
+    if (!user) return this.get(id);
+    this.emit(new UserApprovedEvent(id, actorId, client), new UserUpdatedEvent(id));
+    return user;
+  }
+
+  /** active or pending_approval → disabled, and every session of the user ends now. */
+  async disable(id: string, actorId: string, client: ClientInfo): Promise<UserEntity> {
+    if (id === actorId) throw new AppError(ErrorCode.Forbidden, 'You cannot disable your own account.');
+    const user = await this.users.changeStatus(id, ['active', 'pending_approval'], 'disabled');
+    if (!user) return this.get(id);
+    const ended = await this.tokens.revokeAllSessions(id, 'disabled');
+    this.emit(new UserDisabledEvent(id, actorId, client), new UserUpdatedEvent(id));
+    if (ended.length > 0) this.emit(new SessionRevokedEvent(id, ended, 'disabled', true, client));
+    return user;
+  }
+
+  /** disabled → active. */
+  async enable(id: string, actorId: string, client: ClientInfo): Promise<UserEntity> {
+    const user = await this.users.changeStatus(id, ['disabled'], 'active');
+    if (!user) return this.get(id);
+    this.emit(new UserEnabledEvent(id, actorId, client), new UserUpdatedEvent(id));
+    return user;
+  }
+
+  private emit(...events: { name: string }[]): void {
+    for (const event of events) this.events.emit(event.name, event);
+  }
+}
