@@ -52,7 +52,7 @@ export function redisStore(config: RedisConfig): Keyv {
   // Connecting eagerly marks the client open, so @keyv/redis never waits on a connect per command.
   client.connect().catch(() => undefined);
   const store = new KeyvRedis(client, { throwOnErrors: true, throwOnConnectError: false });
-  const keyv = new Keyv({ store, useKeyPrefix: false });
+  const keyv = new Keyv({ store, namespace: undefined, useKeyPrefix: false });
   keyv.on('error', () => undefined); // failures reach the caller as rejections; no unhandled 'error' event
   return keyv;
 }

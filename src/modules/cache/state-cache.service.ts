@@ -5,7 +5,8 @@
 // Tiers: with REDIS_URL, a per-instance memory tier (MEMORY_TTL_MS) in front of the shared Redis
 // tier (SHARED_TTL_MS); forget() deletes both and publishes the keys so every other instance drops
 // its memory copy at once. The memory tier's one-second life bounds staleness even when a
-// message is lost. Without REDIS_URL (one instance), a single memory tier is the shared tier.
+// message is lost; evictions that cannot reach Redis are replayed when it is back. Without
+// REDIS_URL (one instance), a single memory tier (MEMORY_ONLY_TTL_MS) is the shared tier.
 // Keys are SHA-256 digests of the ids under REDIS_KEY_PREFIX: nothing bearer-like is ever a key.
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
@@ -22,8 +23,13 @@ import { memoryStore } from './cache-stores';
 /** The kinds of state kept here; owners pass them to getOrLoad() and forget(). */
 export const CacheKind = { Session: 'session', User: 'user' } as const;
 
-/** How long the shared tier (or the only tier, without Redis) keeps an entry. */
-export const SHARED_TTL_MS = 30_000;
+/**
+ * How long Redis keeps an entry. Evictions normally reach it at once; the TTL bounds the rare case
+ * of an eviction that could not reach Redis (an instance cut off from it while others are not).
+ */
+export const SHARED_TTL_MS = 10_000;
+/** Without Redis there is one instance and every eviction is local: entries may live longer. */
+export const MEMORY_ONLY_TTL_MS = 30_000;
 /** How long the per-instance memory tier keeps an entry when Redis is the shared tier. */
 export const MEMORY_TTL_MS = 1_000;
 /** A shared-tier call that takes longer is treated as a miss (or a failed delete). */
@@ -151,7 +157,7 @@ export class StateCache implements OnModuleInit, OnApplicationShutdown {
   }
 
   private store<T>(key: string, value: T, codec: CacheCodec<T>): void {
-    const ttl = Math.min(SHARED_TTL_MS, codec.ttlMs(value));
+    const ttl = Math.min(this.redisBacked ? SHARED_TTL_MS : MEMORY_ONLY_TTL_MS, codec.ttlMs(value));
     if (ttl <= 0) return;
     const raw = codec.encode(value);
     if (this.memory) void this.memory.set(key, raw, Math.min(MEMORY_TTL_MS, ttl));
