@@ -27,8 +27,9 @@ const INTERNAL_EVENTS = new Set(['error', 'newListener', 'removeListener']);
 /** A response never waits longer than this for durable work (DESIGN.md: no request waits 10 s). */
 const HOLD_MAX_MS = 3000;
 
-/** While the server closes, connections that have gone idle are closed this often. */
-const IDLE_SWEEP_MS = 50;
+/** While the server closes, connections that have gone idle are closed this often, from a moment on. */
+const IDLE_SWEEP_DELAY_MS = 1000;
+const IDLE_SWEEP_MS = 100;
 
 /** Closing the server and draining after-response work fit inside main.ts's 9.5 s hard deadline. */
 const SHUTDOWN_BUDGET_MS = 8500;
@@ -106,17 +107,22 @@ export class AfterResponseService implements OnModuleInit, BeforeApplicationShut
     const adapter = this.adapterHost.httpAdapter;
     if (adapter) {
       this.closing = true;
-      // Node closes only the connections idle when close() starts; one that finishes its request
-      // later would keep the server open until its keep-alive timeout. Responses sent from now on
-      // say "Connection: close", and connections that go idle anyway are closed as they do.
+      // Fastify closes the connections idle when close() starts. One whose response was already on
+      // its way without "Connection: close" would then keep the server open until its keep-alive
+      // timeout, so connections still idle a moment later are closed too (not at once: a request
+      // that has arrived but is not parsed yet counts as idle).
       const server = adapter.getHttpServer() as Server;
-      const sweeper = setInterval(() => server.closeIdleConnections?.(), IDLE_SWEEP_MS);
+      let sweeper: NodeJS.Timeout | undefined;
+      const sweepLater = setTimeout(() => {
+        sweeper = setInterval(() => server.closeIdleConnections?.(), IDLE_SWEEP_MS);
+      }, IDLE_SWEEP_DELAY_MS);
       const closed = adapter
         .close()
         .catch((error: unknown) => this.logger.warn(`Closing the HTTP server: ${String(error)}`));
       if (!(await settleWithin([closed], HTTP_CLOSE_MAX_MS))) {
         this.logger.error(`Requests still running ${HTTP_CLOSE_MAX_MS} ms into the shutdown`);
       }
+      clearTimeout(sweepLater);
       clearInterval(sweeper);
     }
     this.logger.log(`HTTP server closed; waiting for ${this.pending.size} after-response task(s)`);
