@@ -23,6 +23,7 @@ import {
   renderReport,
   RunReport,
   ScenarioResult,
+  routeDelta,
   statementDeltas,
 } from './lib/report';
 
@@ -232,7 +233,7 @@ class Bench {
       await sleep(2000);
       const after = await server.snapshot();
       info.backgroundDbQueriesPerSec = (after.pgQueries - before.pgQueries) / 2;
-      info.backgroundStatements = statementDeltas(before.pgStatements, after.pgStatements, 2);
+      info.backgroundStatements = statementDeltas(before.pgStatements, after.pgStatements, 2, '');
       log(
         `idle RSS ${fmt(info.rssIdleMb, 0)} MB, ${fmt(info.backgroundDbQueriesPerSec, 2)} background DB round trips/s`,
       );
@@ -326,7 +327,7 @@ class Bench {
         server,
         'login',
         cost,
-        `${API}/auth/login`,
+        `POST ${API}/auth/login`,
         { connections: 1, durationSec: this.d.loginC1, timeoutSec: bcryptTimeout, requests: loginRequests },
         { drain },
       );
@@ -335,7 +336,7 @@ class Bench {
           server,
           'login',
           cost,
-          `${API}/auth/login`,
+          `POST ${API}/auth/login`,
           { connections, durationSec: this.d.bcryptLoad, timeoutSec: bcryptTimeout, requests: loginRequests },
           { drain },
         );
@@ -354,7 +355,7 @@ class Bench {
           server,
           'register',
           cost,
-          `${API}/auth/register`,
+          `POST ${API}/auth/register`,
           { connections, durationSec: this.d.bcryptLoad, timeoutSec: bcryptTimeout, requests: registerRequests },
           { drain },
         );
@@ -393,7 +394,7 @@ class Bench {
           server,
           'users/me',
           cost,
-          `${API}/users/me`,
+          `GET ${API}/users/me`,
           { connections, durationSec: this.d.fast, requests: meRequests },
           { warmupSec: this.d.warmup },
         );
@@ -428,7 +429,7 @@ class Bench {
           server,
           'refresh',
           cost,
-          `${API}/auth/refresh`,
+          `POST ${API}/auth/refresh`,
           { connections, durationSec: this.d.fast, requests: refreshRequests },
           { warmupSec: this.d.warmup },
         );
@@ -453,7 +454,7 @@ class Bench {
             server,
             'forgot-password',
             cost,
-            `${API}/auth/password/forgot`,
+            `POST ${API}/auth/password/forgot`,
             { connections, durationSec: this.d.fast, requests: forgotRequests },
             { warmupSec: this.d.warmup },
           );
@@ -525,17 +526,20 @@ class Bench {
     const probeResults = await Promise.all(probes.map(([, p]) => p));
     const loginResult = await logins;
     await this.profile(server, `storm-c${connections}-cost${cost}`);
-    await drain();
+    const drained = await drain();
     await sleep(300);
     const after = await server.snapshot();
     const rssPeakMb = sampler.stop();
+    const perRequest = (route: string, sent: number, kind: 'pg' | 'redis'): number | null =>
+      sent > 0 ? routeDelta(before, after, route, kind) / sent : null;
     const storm: ScenarioResult = {
       ...loginResult,
       scenario: 'storm login',
       cost,
       path: `${API}/auth/login`,
-      dbPerRequest: null,
-      redisPerRequest: null,
+      dbPerRequest: perRequest(`POST ${API}/auth/login`, loginResult.sent + drained, 'pg'),
+      backgroundDbPerSec: null,
+      redisPerRequest: perRequest(`POST ${API}/auth/login`, loginResult.sent + drained, 'redis'),
       cpuMsPerRequest: null,
       rssPeakMb,
       eventLoopDelayP99Ms: after.eventLoopDelayP99Ms,
@@ -547,8 +551,9 @@ class Bench {
         scenario: 'storm probe',
         cost,
         path,
-        dbPerRequest: null,
-        redisPerRequest: null,
+        dbPerRequest: perRequest(`GET ${path}`, probeResults[i].sent, 'pg'),
+        backgroundDbPerSec: null,
+        redisPerRequest: perRequest(`GET ${path}`, probeResults[i].sent, 'redis'),
         cpuMsPerRequest: null,
         rssPeakMb,
         eventLoopDelayP99Ms: null,
@@ -589,7 +594,7 @@ class Bench {
     server: LatchServer,
     scenario: string,
     cost: number,
-    path: string,
+    route: string,
     load: Omit<LoadSpec, 'url'>,
     options: { warmupSec?: number; drain?: () => Promise<number> },
   ): Promise<ScenarioResult> {
@@ -604,6 +609,7 @@ class Bench {
       await settle();
     }
     const before = await server.snapshot();
+    const windowStart = Date.now();
     const sampler = this.rssSampler(server.pid);
     await this.profile(server, 'start');
     const result = await runLoad(spec);
@@ -612,18 +618,23 @@ class Bench {
     const rssPeakMb = sampler.stop();
     const after = await server.snapshot();
     if (!server.alive) throw new Error(`the server died during ${scenario}:\n${server.output()}`);
-    const handled = result.sent + extra;
+    const path = route.slice(route.indexOf(' ') + 1);
+    // The drain is a login: it counts with the requests only in the login scenario itself.
+    const handled = result.sent + (route === `POST ${API}/auth/login` ? extra : 0);
     const scenarioResult: ScenarioResult = {
       ...result,
       scenario,
       cost,
       path,
-      dbPerRequest: handled > 0 ? (after.pgQueries - before.pgQueries) / handled : null,
-      redisPerRequest: handled > 0 ? (after.redisCommands - before.redisCommands) / handled : null,
+      dbPerRequest: handled > 0 ? routeDelta(before, after, route, 'pg') / handled : null,
+      backgroundDbPerSec: routeDelta(before, after, '', 'pg') / ((Date.now() - windowStart) / 1000),
+      redisPerRequest: handled > 0 ? routeDelta(before, after, route, 'redis') / handled : null,
       cpuMsPerRequest: handled > 0 ? (after.cpuMicros - before.cpuMicros) / 1000 / handled : null,
       rssPeakMb,
+      heapUsedMb: after.heapUsedBytes / 2 ** 20,
+      heapTotalMb: after.heapTotalBytes / 2 ** 20,
       eventLoopDelayP99Ms: after.eventLoopDelayP99Ms,
-      dbStatements: handled > 0 ? statementDeltas(before.pgStatements, after.pgStatements, handled) : undefined,
+      dbStatements: handled > 0 ? statementDeltas(before.pgStatements, after.pgStatements, handled, route) : undefined,
     };
     this.push(scenarioResult);
     return scenarioResult;
@@ -637,7 +648,9 @@ class Bench {
     log(
       `${result.scenario} ${result.path} cost ${result.cost} c${result.connections}: ${fmt(result.rps)} req/s, p50 ${fmt(result.p50, 2)} ms, p99 ${fmt(result.p99, 2)} ms, ` +
         `errors ${result.errors}, DB ${result.dbPerRequest === null ? '–' : fmt(result.dbPerRequest, 2)}/req, ` +
-        `CPU ${result.cpuMsPerRequest === null ? '–' : fmt(result.cpuMsPerRequest, 2)} ms/req, RSS ≤ ${fmt(result.rssPeakMb, 0)} MB [${statuses}]`,
+        `CPU ${result.cpuMsPerRequest === null ? '–' : fmt(result.cpuMsPerRequest, 2)} ms/req, RSS ≤ ${fmt(result.rssPeakMb, 0)} MB` +
+        (result.heapTotalMb ? ` (heap ${fmt(result.heapUsedMb ?? NaN, 0)}/${fmt(result.heapTotalMb, 0)} MB)` : '') +
+        ` [${statuses}]`,
     );
     for (const s of result.dbStatements?.slice(0, 4) ?? []) log(`    ${s.perRequest.toFixed(2)}/req  ${s.statement}`);
     if (result.ok === 0)

@@ -13,6 +13,12 @@ export interface BcryptCeiling {
   /** Completed operations per second with `threads` operations always in flight. */
   hashesPerSec: number;
   comparesPerSec: number;
+  /**
+   * CPU time per operation (this process, all threads). Unlike the rates it hardly moves when other
+   * processes compete for the cores, so it is compared with the server's CPU per login.
+   */
+  cpuMsPerHash: number;
+  cpuMsPerCompare: number;
 }
 
 export interface LatencyStats {
@@ -29,7 +35,12 @@ const PASSWORD = createHmac('sha256', 'latch-bench').update('a bench password').
  * Keeps `threads` bcrypt operations in flight (one per core: bcrypt's async API runs on libuv's
  * thread pool) for `durationMs` and counts completions per second.
  */
-async function saturate(threads: number, durationMs: number, operation: () => Promise<unknown>): Promise<number> {
+async function saturate(
+  threads: number,
+  durationMs: number,
+  operation: () => Promise<unknown>,
+): Promise<{ perSec: number; cpuMsPerOp: number }> {
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const deadline = started + durationMs;
   let completed = 0;
@@ -42,16 +53,27 @@ async function saturate(threads: number, durationMs: number, operation: () => Pr
     }
   };
   await Promise.all(Array.from({ length: threads }, worker));
-  return completed / ((lastCompletion - started) / 1000);
+  const used = process.cpuUsage(cpu);
+  return {
+    perSec: completed / ((lastCompletion - started) / 1000),
+    cpuMsPerOp: (used.user + used.system) / 1000 / completed,
+  };
 }
 
 /** The bcrypt ceiling at a cost: hashes (genSalt + hash, as register does) and compares (as login). */
 export async function bcryptCeiling(cost: number, durationMs: number): Promise<BcryptCeiling> {
   const threads = availableParallelism();
   const hash = await bcrypt.hash(PASSWORD, cost);
-  const hashesPerSec = await saturate(threads, durationMs, () => bcrypt.hash(PASSWORD, cost));
-  const comparesPerSec = await saturate(threads, durationMs, () => bcrypt.compare(PASSWORD, hash));
-  return { cost, threads, hashesPerSec, comparesPerSec };
+  const hashes = await saturate(threads, durationMs, () => bcrypt.hash(PASSWORD, cost));
+  const compares = await saturate(threads, durationMs, () => bcrypt.compare(PASSWORD, hash));
+  return {
+    cost,
+    threads,
+    hashesPerSec: hashes.perSec,
+    comparesPerSec: compares.perSec,
+    cpuMsPerHash: hashes.cpuMsPerOp,
+    cpuMsPerCompare: compares.cpuMsPerOp,
+  };
 }
 
 /** One compare at a time: the floor under a login's latency. */

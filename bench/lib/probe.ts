@@ -6,28 +6,58 @@
 //   extended protocol sends Parse/Bind/Execute/Sync in one write and waits for one answer.
 // - Redis: ioredis `sendCommand` calls, and node-redis (used by @keyv/redis) commands and
 //   pipelines through its diagnostics channels.
+// Each round trip is attributed to the route of the HTTP request that caused it: an
+// AsyncLocalStorage is entered with "METHOD /path" when Node's HTTP server starts a request
+// (diagnostics channel http.server.request.start), so a query made by a request, or by
+// after-response work it started (event listeners), counts for that route; one made by timers
+// started at boot (cron, outbox polling) counts as background ("").
 // - process CPU (all threads, so bcrypt on the libuv pool counts) and event-loop delay.
 // With `--profile`, it also records a V8 CPU profile of each measured scenario on request.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { subscribe } from 'node:diagnostics_channel';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
+export interface RouteCounts {
+  pg: number;
+  redis: number;
+}
+
 export interface ProbeSnapshot {
   pgQueries: number;
-  /** Round trips by statement (whitespace collapsed, first 100 characters). */
-  pgStatements: Record<string, number>;
   redisCommands: number;
+  /** Round trips by the route that caused them ("" = background work). */
+  routes: Record<string, RouteCounts>;
+  /** PostgreSQL round trips by `${route}\t${statement}` (whitespace collapsed, first 100 characters). */
+  pgStatements: Record<string, number>;
   cpuMicros: number;
   eventLoopDelayP99Ms: number;
   eventLoopDelayMaxMs: number;
   heapUsedBytes: number;
+  heapTotalBytes: number;
 }
 
 export type ProbeRequest = { type: 'snapshot' } | { type: 'profile-start' } | { type: 'profile-stop'; file: string };
 
 const counters = { pgQueries: 0, redisCommands: 0 };
+const routes = new Map<string, RouteCounts>();
 const statements = new Map<string, number>();
+const origin = new AsyncLocalStorage<string>();
+subscribe('http.server.request.start', (message) => {
+  const { request } = message as { request: { method?: string; url?: string } };
+  origin.enterWith(`${request.method ?? '?'} ${(request.url ?? '').split('?')[0]}`);
+});
+
+function count(kind: 'pg' | 'redis'): string {
+  const route = origin.getStore() ?? '';
+  let entry = routes.get(route);
+  if (!entry) routes.set(route, (entry = { pg: 0, redis: 0 }));
+  entry[kind] += 1;
+  if (kind === 'pg') counters.pgQueries += 1;
+  else counters.redisCommands += 1;
+  return route;
+}
 
 function statementOf(args: unknown[]): string {
   const first = args[0] as { text?: unknown } | string | undefined;
@@ -37,14 +67,14 @@ function statementOf(args: unknown[]): string {
 
 type Patchable = { prototype: Record<string, unknown> } | undefined;
 
-function countCalls(target: Patchable, method: string, counter: 'pgQueries' | 'redisCommands'): void {
+function countCalls(target: Patchable, method: string, kind: 'pg' | 'redis'): void {
   const original = target?.prototype[method];
   if (typeof original !== 'function') return;
   target!.prototype[method] = function (this: unknown, ...args: unknown[]): unknown {
-    counters[counter] += 1;
-    if (counter === 'pgQueries') {
-      const statement = statementOf(args);
-      statements.set(statement, (statements.get(statement) ?? 0) + 1);
+    const route = count(kind);
+    if (kind === 'pg') {
+      const key = `${route}\t${statementOf(args)}`;
+      statements.set(key, (statements.get(key) ?? 0) + 1);
     }
     return (original as (...a: unknown[]) => unknown).apply(this, args);
   };
@@ -58,25 +88,28 @@ function optionalRequire(name: string): any {
   }
 }
 
-countCalls(optionalRequire('pg')?.Client, 'query', 'pgQueries');
+countCalls(optionalRequire('pg')?.Client, 'query', 'pg');
 const ioredis = optionalRequire('ioredis');
-countCalls(ioredis?.default ?? ioredis, 'sendCommand', 'redisCommands');
+countCalls(ioredis?.default ?? ioredis, 'sendCommand', 'redis');
 // A node-redis pipeline or MULTI is one round trip however many commands it carries.
-subscribe('tracing:node-redis:command:start', () => (counters.redisCommands += 1));
-subscribe('tracing:node-redis:batch:start', () => (counters.redisCommands += 1));
+subscribe('tracing:node-redis:command:start', () => count('redis'));
+subscribe('tracing:node-redis:batch:start', () => count('redis'));
 
 const eventLoopDelay = monitorEventLoopDelay({ resolution: 10 });
 eventLoopDelay.enable();
 
 function snapshot(): ProbeSnapshot {
   const cpu = process.cpuUsage();
+  const memory = process.memoryUsage();
   const result: ProbeSnapshot = {
     ...counters,
+    routes: Object.fromEntries([...routes].map(([route, c]) => [route, { ...c }])),
     pgStatements: Object.fromEntries(statements),
     cpuMicros: cpu.user + cpu.system,
     eventLoopDelayP99Ms: eventLoopDelay.percentile(99) / 1e6,
     eventLoopDelayMaxMs: eventLoopDelay.max / 1e6,
-    heapUsedBytes: process.memoryUsage().heapUsed,
+    heapUsedBytes: memory.heapUsed,
+    heapTotalBytes: memory.heapTotal,
   };
   eventLoopDelay.reset();
   return result;

@@ -2,17 +2,26 @@
 // baselines of the same run, and the JSON written to bench/results/.
 import type { BcryptCeiling, DbRoundTrip, LatencyStats } from './baselines';
 import type { LoadResult } from './load';
+import type { ProbeSnapshot } from './probe';
 
 export interface ScenarioResult extends LoadResult {
   scenario: string;
   cost: number;
   path: string;
-  /** PostgreSQL round trips the server made per request sent (including after-response work). */
+  /**
+   * PostgreSQL round trips caused by requests of this route (in their async context, so including
+   * after-response work they started) per request sent.
+   */
   dbPerRequest: number | null;
+  /** Round trips per second of work not started by a request (timers: outbox polling, cron). */
+  backgroundDbPerSec: number | null;
   redisPerRequest: number | null;
   /** Server process CPU (all threads) per request sent. */
   cpuMsPerRequest: number | null;
   rssPeakMb: number;
+  /** V8 heap (used / reserved) at the end of the scenario, to tell heap growth from other memory. */
+  heapUsedMb?: number;
+  heapTotalMb?: number;
   eventLoopDelayP99Ms: number | null;
   /** The statements behind dbPerRequest, most frequent first. */
   dbStatements?: StatementCount[];
@@ -24,18 +33,29 @@ export interface StatementCount {
   perRequest: number;
 }
 
-/** Per-request round trips by statement between two probe snapshots. */
+/** Per-request round trips by statement caused by one route ("" = background) between two snapshots. */
 export function statementDeltas(
   before: Record<string, number>,
   after: Record<string, number>,
   requests: number,
+  route: string,
   limit = 8,
 ): StatementCount[] {
+  const prefix = `${route}\t`;
   return Object.entries(after)
-    .map(([statement, count]) => ({ statement, perRequest: (count - (before[statement] ?? 0)) / requests }))
+    .filter(([key]) => key.startsWith(prefix))
+    .map(([key, count]) => ({
+      statement: key.slice(prefix.length),
+      perRequest: (count - (before[key] ?? 0)) / requests,
+    }))
     .filter((s) => s.perRequest > 0)
     .sort((a, b) => b.perRequest - a.perRequest)
     .slice(0, limit);
+}
+
+/** Round trips caused by one route between two snapshots. */
+export function routeDelta(before: ProbeSnapshot, after: ProbeSnapshot, route: string, kind: 'pg' | 'redis'): number {
+  return (after.routes[route]?.[kind] ?? 0) - (before.routes[route]?.[kind] ?? 0);
 }
 
 export interface CostBaselines {
@@ -323,6 +343,7 @@ export function renderReport(report: RunReport): string {
         'p99 ms',
         'errors',
         'DB rt/req',
+        'bg DB rt/s',
         'Redis/req',
         'CPU ms/req',
         'RSS peak MB',
@@ -336,6 +357,7 @@ export function renderReport(report: RunReport): string {
         fmt(s.p99, s.p99 < 100 ? 2 : 0),
         String(s.errors),
         fmt(s.dbPerRequest, 2),
+        fmt(s.backgroundDbPerSec, 1),
         fmt(s.redisPerRequest, 2),
         fmt(s.cpuMsPerRequest, 2),
         fmt(s.rssPeakMb, 0),
