@@ -7,6 +7,7 @@ import { DomainEvent } from '../../src/common/events/domain-events';
 import { login, registerUser } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { query } from '../utils/database';
+import { LogCapture } from '../observability/log-capture';
 
 interface AuditRow {
   type: string;
@@ -29,8 +30,9 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Pro
 
 describe('after-response work', () => {
   let t: TestApp;
+  const logs = new LogCapture();
   before(async () => {
-    t = await createTestApp();
+    t = await createTestApp({ env: { LOG_LEVEL: 'error' }, logDestination: logs });
   });
   after(() => t.close());
 
@@ -57,7 +59,7 @@ describe('after-response work', () => {
     }
   });
 
-  it('keeps login working when a listener throws or rejects, and still runs the other listeners', async () => {
+  it('keeps login working when a listener throws or rejects, logs each failure with its context, and runs the other listeners', async () => {
     const user = await registerUser(t.api);
     const events = t.app.get(EventEmitter2);
     const throwing = () => {
@@ -71,6 +73,13 @@ describe('after-response work', () => {
     try {
       const res = await t.api.post('/auth/login', { email: user.email, password: user.password });
       assert.equal(res.status, 200);
+      // Each failure is logged with the event and the ids it concerns.
+      await waitFor(async () => {
+        const failures = logs.lines.filter(
+          (l) => l.level === 'error' && /auth\.login\.succeeded/.test(l.msg ?? '') && (l.msg ?? '').includes(user.id),
+        );
+        return failures.length === 2;
+      });
       // The last-login listener runs after the failing ones and is not affected by them.
       await waitFor(async () => {
         const me = await t.api.get('/users/me', { token: res.body.accessToken });
