@@ -36,7 +36,7 @@ const SHUTDOWN_BUDGET_MS = 8500;
 /** Requests still running this long after the close began are left to the hard deadline. */
 const HTTP_CLOSE_MAX_MS = 6500;
 
-function describe(event: unknown): string {
+function idsOf(event: unknown): string {
   if (!event || typeof event !== 'object') return '';
   const { userId, sessionId } = event as { userId?: unknown; sessionId?: unknown };
   const ids = [userId ? `user ${String(userId)}` : '', sessionId ? `session ${String(sessionId)}` : ''];
@@ -182,7 +182,7 @@ export class AfterResponseService implements OnModuleInit, BeforeApplicationShut
     const promise = (async () => {
       await work();
     })().catch((error: unknown) => {
-      const context = describe(event);
+      const context = idsOf(event);
       const message = error instanceof Error ? error.message : String(error);
       this.logger.error(
         `${label} failed${context ? ` (${context})` : ''}: ${message}`,
