@@ -185,6 +185,7 @@ class Bench {
       mail: 'local SMTP sink answering each message after 1 s',
       dbPoolMax: this.poolMax,
       bcryptConcurrency: process.env.BCRYPT_CONCURRENCY ?? 'default (cores)',
+      serverNodeOptions: process.env.BENCH_SERVER_NODE_OPTIONS ?? 'none',
       loadGenerator: 'autocannon 9, closed loop, pipelining 1, in the bench process',
     });
     for (const [index, cost] of this.options.costs.entries()) {
@@ -206,6 +207,8 @@ class Bench {
       APP_URL: 'http://127.0.0.1',
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     });
+    // Runtime flags for the server alone (e.g. a heap budget), without touching the bench process.
+    if (process.env.BENCH_SERVER_NODE_OPTIONS) env.NODE_OPTIONS = process.env.BENCH_SERVER_NODE_OPTIONS;
     delete env.ADMIN_EMAIL;
     delete env.ADMIN_PASSWORD;
     if (env.REDIS_URL) env.REDIS_KEY_PREFIX = `latch-bench-${process.pid}:`;
@@ -241,6 +244,12 @@ class Bench {
       this.report.phases.push(info);
       await this.phaseScenarios(server, cost, all, info);
       info.rssPeakMb = readRss(server.pid).peakMb;
+      const collected = await server.collectGarbage();
+      info.rssAfterGcMb = readRss(server.pid).rssMb;
+      info.heapLiveAfterGcMb = collected.heapUsedBytes / 2 ** 20;
+      log(
+        `after the scenarios: peak RSS ${fmt(info.rssPeakMb, 0)} MB; after a full GC: RSS ${fmt(info.rssAfterGcMb, 0)} MB, live heap ${fmt(info.heapLiveAfterGcMb, 0)} MB`,
+      );
     } finally {
       const code = await server.stop();
       // DESIGN.md: SIGTERM drains and exits 0. 143 is "ended by SIGTERM" without that.

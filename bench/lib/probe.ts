@@ -38,7 +38,8 @@ export interface ProbeSnapshot {
   heapTotalBytes: number;
 }
 
-export type ProbeRequest = { type: 'snapshot' } | { type: 'profile-start' } | { type: 'profile-stop'; file: string };
+export type ProbeRequest =
+  { type: 'snapshot' } | { type: 'gc' } | { type: 'profile-start' } | { type: 'profile-stop'; file: string };
 
 const counters = { pgQueries: 0, redisCommands: 0 };
 const routes = new Map<string, RouteCounts>();
@@ -126,6 +127,14 @@ function post(method: string): Promise<any> {
 
 async function handle(message: ProbeRequest): Promise<unknown> {
   if (message.type === 'snapshot') return snapshot();
+  if (message.type === 'gc') {
+    // A full collection through the inspector, to tell live memory from garbage V8 has not collected yet.
+    const session = new Session();
+    session.connect();
+    await new Promise((resolve) => session.post('HeapProfiler.collectGarbage', resolve));
+    session.disconnect();
+    return snapshot();
+  }
   if (message.type === 'profile-start') {
     profiler = new Session();
     profiler.connect();

@@ -150,6 +150,11 @@ export class LatchServer extends Child {
     return this.ask<ProbeSnapshot>({ type: 'snapshot' });
   }
 
+  /** Forces a full garbage collection, then answers a snapshot. */
+  collectGarbage(): Promise<ProbeSnapshot> {
+    return this.ask<ProbeSnapshot>({ type: 'gc' }, 30_000);
+  }
+
   async startProfile(): Promise<void> {
     await this.ask({ type: 'profile-start' });
   }

@@ -69,6 +69,9 @@ export interface PhaseInfo {
   cost: number;
   rssIdleMb: number;
   rssPeakMb: number;
+  /** After the scenarios and a forced full GC: what stays resident, and the live V8 heap. */
+  rssAfterGcMb?: number;
+  heapLiveAfterGcMb?: number;
   backgroundDbQueriesPerSec: number;
   backgroundStatements: StatementCount[];
   readinessPath: string | null;
