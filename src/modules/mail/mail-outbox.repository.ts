@@ -132,10 +132,13 @@ export class MailOutboxRepository {
 
   /** Seconds until the next pending message is due (0 when one is due now), or null when none waits. */
   async secondsUntilNextDue(): Promise<number | null> {
+    // Not GREATEST(0, …) in SQL: GREATEST skips NULLs, so an empty outbox read as "due now" and the
+    // dispatcher polled every 50 ms (about 90 round trips per second on an idle service).
     const rows: { wait: number | null }[] = await this.db.query(
-      `SELECT GREATEST(0, EXTRACT(EPOCH FROM (min(next_attempt_at) - now())))::float8 AS wait
+      `SELECT EXTRACT(EPOCH FROM (min(next_attempt_at) - now()))::float8 AS wait
          FROM mail_outbox WHERE status = 'pending'`,
     );
-    return rows[0]?.wait ?? null;
+    const wait = rows[0]?.wait ?? null;
+    return wait === null ? null : Math.max(0, wait);
   }
 }
