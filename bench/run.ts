@@ -728,6 +728,7 @@ async function main(): Promise<void> {
     clearTimeout(watchdog);
   }
   bench.report.finishedAt = new Date().toISOString();
+  bench.report.machine.loadAverageEnd = loadavg();
   bench.report.targets = evaluateTargets(bench.report);
   const file = bench.writeResults();
   log(`\n${renderReport(bench.report)}\n\nWritten to ${file}`);

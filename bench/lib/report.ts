@@ -96,7 +96,15 @@ export interface RunReport {
   command: string;
   mode: 'full' | 'smoke';
   commit: string;
-  machine: { cores: number; cpu: string; memoryGb: number; node: string; loadAverage: number[] };
+  machine: {
+    cores: number;
+    cpu: string;
+    memoryGb: number;
+    node: string;
+    /** 1/5/15-minute load averages at the start and the end: how busy the machine was otherwise. */
+    loadAverage: number[];
+    loadAverageEnd?: number[];
+  };
   setup: Record<string, string | number | boolean>;
   phases: PhaseInfo[];
   baselines: {
@@ -114,6 +122,13 @@ export function ceilingMean(
   kind: 'hashesPerSec' | 'comparesPerSec',
 ): number | null {
   const values = [baselines?.ceilingBefore?.[kind], baselines?.ceilingAfter?.[kind]].filter(
+    (v): v is number => typeof v === 'number' && Number.isFinite(v),
+  );
+  return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+function ceilingCpu(baselines: CostBaselines, kind: 'cpuMsPerHash' | 'cpuMsPerCompare'): number | null {
+  const values = [baselines.ceilingBefore?.[kind], baselines.ceilingAfter?.[kind]].filter(
     (v): v is number => typeof v === 'number' && Number.isFinite(v),
   );
   return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
@@ -293,7 +308,8 @@ function table(header: string[], rows: string[][]): string {
 export function renderReport(report: RunReport): string {
   const out: string[] = [];
   out.push(
-    `Latch benchmark (${report.mode}) · ${report.startedAt} · commit ${report.commit} · ${report.machine.cores} cores ${report.machine.cpu} · Node ${report.machine.node}`,
+    `Latch benchmark (${report.mode}) · ${report.startedAt} · commit ${report.commit} · ${report.machine.cores} cores ${report.machine.cpu} · Node ${report.machine.node}` +
+      ` · load average ${report.machine.loadAverage.map((l) => l.toFixed(1)).join('/')} at start, ${report.machine.loadAverageEnd?.map((l) => l.toFixed(1)).join('/') ?? '?'} at end`,
   );
   out.push(
     `Setup: ${Object.entries(report.setup)
@@ -369,8 +385,32 @@ export function renderReport(report: RunReport): string {
   );
   out.push('');
   out.push(
-    `Idle: ${report.phases.map((p) => `cost ${p.cost}: RSS ${fmt(p.rssIdleMb, 0)} MB after start, ${fmt(p.backgroundDbQueriesPerSec, 2)} background DB round trips/s, peak RSS ${fmt(p.rssPeakMb, 0)} MB`).join('; ')}`,
+    `Memory and background: ${report.phases
+      .map(
+        (p) =>
+          `cost ${p.cost}: RSS ${fmt(p.rssIdleMb, 0)} MB idle after start, peak ${fmt(p.rssPeakMb, 0)} MB, ` +
+          `${fmt(p.rssAfterGcMb, 0)} MB after the run and a full GC (live heap ${fmt(p.heapLiveAfterGcMb, 0)} MB); ` +
+          `${fmt(p.backgroundDbQueriesPerSec, 1)} background DB round trips/s idle`,
+      )
+      .join('; ')}`,
   );
+  // CPU time barely moves when other processes compete for the cores, unlike throughput: it shows
+  // how much of a login's CPU is bcrypt itself, which is what the throughput ratio comes down to.
+  for (const base of report.baselines.bcrypt) {
+    const cpuCompare = ceilingCpu(base, 'cpuMsPerCompare');
+    const cpuHash = ceilingCpu(base, 'cpuMsPerHash');
+    const login = find(report, 'login', 16, base.cost);
+    const register = find(report, 'register', 16, base.cost);
+    if (cpuCompare && login?.cpuMsPerRequest) {
+      out.push(
+        `CPU view, cost ${base.cost}: one compare ${fmt(cpuCompare, 1)} ms CPU, a c16 login ${fmt(login.cpuMsPerRequest, 1)} ms in the server ` +
+          `(bcrypt = ${fmt((100 * cpuCompare) / login.cpuMsPerRequest, 0)}% of it)` +
+          (cpuHash && register?.cpuMsPerRequest
+            ? `; one hash ${fmt(cpuHash, 1)} ms, a c16 register ${fmt(register.cpuMsPerRequest, 1)} ms (${fmt((100 * cpuHash) / register.cpuMsPerRequest, 0)}%)`
+            : ''),
+      );
+    }
+  }
   out.push('');
   out.push('Targets (issue 8, 2-core machine):');
   out.push(
