@@ -54,5 +54,15 @@ export function redisStore(config: RedisConfig): Keyv {
   const store = new KeyvRedis(client, { throwOnErrors: true, throwOnConnectError: false });
   const keyv = new Keyv({ store, namespace: undefined, useKeyPrefix: false });
   keyv.on('error', () => undefined); // failures reach the caller as rejections; no unhandled 'error' event
+  // A graceful close() waits for a connection that may never come back (Redis down at shutdown):
+  // close gracefully only when connected, and never wait past a second.
+  keyv.disconnect = async () => {
+    if (client.isReady) {
+      await Promise.race([client.close(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]).catch(
+        () => undefined,
+      );
+    }
+    if (client.isOpen) client.destroy();
+  };
   return keyv;
 }
