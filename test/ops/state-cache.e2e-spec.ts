@@ -193,3 +193,35 @@ describe('state cache shared by two instances', () => {
     },
   );
 });
+
+describe('an instance whose Redis is down from the start', () => {
+  it(
+    'starts, serves from PostgreSQL and memory, and shuts down within 10 s',
+    { skip: SKIP_WITHOUT_REDIS },
+    async (ctx) => {
+      const proxy = await TcpProxy.start(redisUrl() as string);
+      proxy.cut();
+      let t: TestApp | undefined;
+      try {
+        const started = Date.now();
+        t = await createTestApp({ env: { REDIS_URL: proxy.urlFor(redisUrl() as string), TOKEN_CLEANUP_CRON: NEVER } });
+        ctx.diagnostic(`started in ${Date.now() - started} ms with Redis unreachable`);
+        const user = await registerAndLogin(t.api);
+        assert.equal((await t.api.get('/auth/verify', { token: user.accessToken })).status, 200);
+        const ready = await t.root.get('/health/readiness');
+        assert.equal(ready.status, 200);
+        assert.equal(ready.body.status, 'degraded');
+        assert.equal(ready.body.details.redis.status, 'degraded');
+        const closing = Date.now();
+        await t.close();
+        t = undefined;
+        const took = Date.now() - closing;
+        ctx.diagnostic(`closed in ${took} ms`);
+        assert.ok(took < 10_000, `closed within 10 s (took ${took} ms)`);
+      } finally {
+        await t?.close();
+        await proxy.close();
+      }
+    },
+  );
+});
