@@ -89,11 +89,12 @@ async function seed(url: string, userId: string, bulk = 0): Promise<Seeded> {
       );
       return rows[0].id;
     };
-    mail.drop.push(await message('sent', '8 days'));
+    // The mail module's SENT_RETENTION_DAYS is 30.
+    mail.drop.push(await message('sent', '31 days'));
     mail.keep.push(
-      await message('sent', '1 day'),
-      await message('pending', '8 days'),
-      await message('failed', '8 days'),
+      await message('sent', '29 days'),
+      await message('pending', '31 days'),
+      await message('failed', '31 days'),
     );
   }
 

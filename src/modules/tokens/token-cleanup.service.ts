@@ -4,14 +4,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
+import { SENT_RETENTION_DAYS } from '../mail/mail-dispatcher.service';
 import { TokenCleanupRepository } from './token-cleanup.repository';
 
 /** Rows per statement: small enough that each batch is a short transaction. */
 export const CLEANUP_BATCH_SIZE = 500;
 /** Bounds one run; what is left is taken by the next run. */
 const MAX_BATCHES_PER_KIND = 2000;
-/** How long delivered mail is kept (for support questions), then deleted. */
-export const SENT_MAIL_RETENTION_DAYS = 7;
 
 export interface CleanupReport {
   expiredSessions: number;
@@ -61,7 +60,7 @@ export class TokenCleanupService {
         revokedSessions: await batches((n) => session.deleteRevokedSessions(days, n)),
         graceCiphertexts: await batches((n) => session.clearGraceCiphertexts(grace, n)),
         oneTimeTokens: await batches((n) => session.deleteSpentOneTimeTokens(n)),
-        sentMail: mailTable ? await batches((n) => session.deleteSentMail(SENT_MAIL_RETENTION_DAYS, n)) : 0,
+        sentMail: mailTable ? await batches((n) => session.deleteSentMail(SENT_RETENTION_DAYS, n)) : 0,
         durationMs: 0,
       } satisfies CleanupReport;
     });
