@@ -9,11 +9,17 @@ import { OneTimeTokenEntity } from '../modules/tokens/one-time-token.entity';
 import { RefreshSessionEntity } from '../modules/tokens/refresh-session.entity';
 import { UserEntity } from '../modules/users/user.entity';
 import { InitialSchema1763700000000 } from './migrations/1763700000000-initial-schema';
+import { PasswordResetRequests1763700003000 } from './migrations/1763700003000-password-reset-requests';
 import { MailOutbox1763700001000 } from './migrations/1763700001000-mail-outbox';
 import { AuthEvents1763700002000 } from './migrations/1763700002000-auth-events';
 
 export const ENTITIES = [UserEntity, RefreshSessionEntity, OneTimeTokenEntity, AuthEventEntity, MailOutboxEntity];
-export const MIGRATIONS = [InitialSchema1763700000000, MailOutbox1763700001000, AuthEvents1763700002000];
+export const MIGRATIONS = [
+  InitialSchema1763700000000,
+  MailOutbox1763700001000,
+  AuthEvents1763700002000,
+  PasswordResetRequests1763700003000,
+];
 
 /** How long a request may wait for a pooled connection before it is answered 503. */
 export const CONNECT_TIMEOUT_MS = 3000;

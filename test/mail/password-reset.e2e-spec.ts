@@ -144,12 +144,35 @@ describe('password reset and change', () => {
       [202, 202, 202, 202],
     );
     assert.deepEqual(answers[3].body, answers[0].body);
+    // Requests are turned into mail after the response: wait until all four have been processed.
+    const pending = async () =>
+      (await query<{ n: string }>(t.databaseUrl, `SELECT count(*) AS n FROM password_reset_requests`))[0].n;
+    for (let waited = 0; (await pending()) !== '0' && waited < 5000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const [queued] = await query<{ n: string }>(
       t.databaseUrl,
       `SELECT count(*) AS n FROM mail_outbox WHERE user_id = $1 AND template = 'reset-password'`,
       [user.id],
     );
     assert.equal(queued.n, '3');
+  });
+
+  it('sends the reset mail for a request whose processing was cut off by a crash', async () => {
+    const user = await registerUser(t.api);
+    // What a process killed right after answering leaves behind: the recorded request only.
+    await query(
+      t.databaseUrl,
+      `INSERT INTO password_reset_requests (address, requested_at) VALUES ($1, now() - interval '1 minute')`,
+      [user.email],
+    );
+    const deadline = Date.now() + 25_000;
+    while (sink.to(user.email, 'reset-password').length === 0) {
+      assert.ok(Date.now() < deadline, 'the sweep never sent the mail');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const [left] = await query<{ n: string }>(t.databaseUrl, `SELECT count(*) AS n FROM password_reset_requests`);
+    assert.equal(left.n, '0');
   });
 
   it('refuses a reset to a password the rules forbid, without spending the token', async () => {

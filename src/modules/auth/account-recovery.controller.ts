@@ -8,6 +8,7 @@ import { Public } from '../../common/decorators/public.decorator';
 import type { ClientInfo } from '../../common/events/domain-events';
 import type { AuthContext } from '../../common/http/auth-context';
 import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
+import { RateLimit } from '../throttle/rate-limit.decorator';
 import { AccountRecoveryService } from './account-recovery.service';
 import {
   AcceptedResponse,
@@ -26,6 +27,7 @@ export class AccountRecoveryController {
   constructor(private readonly recovery: AccountRecoveryService) {}
 
   @Public()
+  @RateLimit('forgotPassword')
   @Post('password/forgot')
   @HttpCode(202)
   @ApiOperation({

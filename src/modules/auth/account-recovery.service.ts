@@ -2,10 +2,10 @@
 // written to the outbox in the same transaction as the state change it reports (the token, the new
 // password hash), so an answered request never loses its mail; SMTP is never in the request path.
 import { Injectable } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
 import { ConfigService } from '@nestjs/config';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import {
@@ -20,17 +20,18 @@ import { MailService } from '../mail/mail.service';
 import { OneTimeTokensService } from '../tokens/one-time-tokens.service';
 import { TokensService } from '../tokens/tokens.service';
 import { UsersService } from '../users/users.service';
+import { AfterResponseService } from '../../common/events/after-response.service';
 import { AuthService } from './auth.service';
+import { PasswordResetRequestsRepository } from './password-reset-requests.repository';
 import { EmailVerificationService } from './email-verification.service';
 import { MailRequestQuota } from './mail-request-quota';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { checkPassword } from './passwords/password-policy';
 
-/**
- * forgot-password answers no sooner than this, whether or not the address has an account, so the
- * few milliseconds of queuing a mail cannot tell the two apart.
- */
-export const FORGOT_PASSWORD_MIN_MS = 150;
+/** A forgot-password request not processed after this long (a crash) is picked up by the sweep. */
+const RESET_REQUEST_STALE_SECONDS = 5;
+const RESET_SWEEP_MS = 10_000;
+const RESET_SWEEP_BATCH = 50;
 
 function invalidToken(): AppError {
   return new AppError(ErrorCode.InvalidToken, 'The link is invalid, expired or already used.');
@@ -51,34 +52,51 @@ export class AccountRecoveryService {
     private readonly quota: MailRequestQuota,
     private readonly auth: AuthService,
     private readonly events: EventEmitter2,
+    private readonly resetRequests: PasswordResetRequestsRepository,
+    private readonly afterResponse: AfterResponseService,
     config: ConfigService<LatchConfig, true>,
   ) {
     this.config = config.get('auth', { infer: true });
   }
 
-  /** Queues a reset mail when the address has an account and is within its quota; answers alike otherwise. */
+  /**
+   * Records the request and answers. The request path does the same single INSERT whether or not
+   * the address has an account, so neither the answer nor its timing tells; the lookup, the quota,
+   * the token and the mail happen after the response, in one transaction that also consumes the
+   * recorded request, so a crash in between only delays the mail until the sweep finds the row.
+   */
   async forgotPassword(email: string): Promise<void> {
-    const started = Date.now();
-    try {
-      const address = email.normalize('NFC').trim();
-      const withinQuota = await this.quota.take('password-reset', address);
-      const user = await this.users.findForLogin(address);
-      if (!user || !withinQuota) return;
-      const ttlSeconds = this.config.passwordResetTtl;
-      await this.db.transaction(async (manager) => {
-        const token = await this.oneTimeTokens.issue(manager, user.id, 'password_reset', ttlSeconds, true);
-        await this.mail.queue(manager, {
-          template: 'reset-password',
-          to: user.email,
-          userId: user.id,
-          secret: token,
-          data: { ttlSeconds: String(ttlSeconds) },
-        });
-      });
-    } finally {
-      const left = FORGOT_PASSWORD_MIN_MS - (Date.now() - started);
-      if (left > 0) await sleep(left);
+    const id = await this.resetRequests.record(email.normalize('NFC').trim());
+    void this.afterResponse.track('password reset request', () => this.processResetRequest(id));
+  }
+
+  /** Picks up requests whose after-response processing never ran (a crash, a restart). */
+  @Interval('password-reset-requests-sweep', RESET_SWEEP_MS)
+  async sweepResetRequests(): Promise<void> {
+    for (let i = 0; i < RESET_SWEEP_BATCH; i++) {
+      if (!(await this.processResetRequest(null))) return;
     }
+  }
+
+  /** Turns one recorded request into a token and a mail; false when there was none to take. */
+  private processResetRequest(id: string | null): Promise<boolean> {
+    return this.db.transaction(async (manager) => {
+      const request = await this.resetRequests.take(manager, id, RESET_REQUEST_STALE_SECONDS);
+      if (!request) return false;
+      const withinQuota = await this.quota.take('password-reset', request.address);
+      const user = withinQuota ? await this.users.findForLogin(request.address) : null;
+      if (!user) return true;
+      const ttlSeconds = this.config.passwordResetTtl;
+      const token = await this.oneTimeTokens.issue(manager, user.id, 'password_reset', ttlSeconds, true);
+      await this.mail.queue(manager, {
+        template: 'reset-password',
+        to: user.email,
+        userId: user.id,
+        secret: token,
+        data: { ttlSeconds: String(ttlSeconds) },
+      });
+      return true;
+    });
   }
 
   /**

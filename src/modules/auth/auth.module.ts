@@ -5,6 +5,7 @@ import { TokensModule } from '../tokens/tokens.module';
 import { UsersModule } from '../users/users.module';
 import { AccountRecoveryController } from './account-recovery.controller';
 import { AccountRecoveryService } from './account-recovery.service';
+import { PasswordResetRequestsRepository } from './password-reset-requests.repository';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { EmailVerificationService } from './email-verification.service';
@@ -27,6 +28,7 @@ import { LocalStrategy } from './strategies/local.strategy';
     JwtAuthGuard,
     InitialAdminService,
     AccountRecoveryService,
+    PasswordResetRequestsRepository,
     EmailVerificationService,
     MailRequestQuota,
   ],
