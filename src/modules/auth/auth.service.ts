@@ -94,7 +94,13 @@ export class AuthService {
     allowUsername = false,
   ): Promise<UserEntity> {
     const account = login.normalize('NFC').trim();
-    await this.loginProtection.admit(account); // 429 while this account name must wait
+    await this.loginProtection.admit(account).catch((error: unknown) => {
+      // 429 while this account name must wait; no account lookup, so the event names no user.
+      if (error instanceof AppError && error.code === ErrorCode.RateLimited) {
+        this.emit(new LoginFailedEvent(null, 'locked', client));
+      }
+      throw error;
+    });
     let found: Awaited<ReturnType<UsersService['findForLogin']>>;
     let valid: boolean;
     try {
