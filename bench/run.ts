@@ -6,7 +6,7 @@
 import Redis from 'ioredis';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
@@ -703,6 +703,14 @@ class Bench {
 }
 
 async function main(): Promise<void> {
+  // `--render=<results.json>`: print the tables and targets of an earlier run again.
+  const render = process.argv.find((a) => a.startsWith('--render='))?.slice('--render='.length);
+  if (render) {
+    const report = JSON.parse(readFileSync(render, 'utf8')) as RunReport;
+    report.targets = evaluateTargets(report);
+    log(renderReport(report));
+    return;
+  }
   const options = parseArgs(process.argv.slice(2));
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const bench = new Bench(options, stamp);
