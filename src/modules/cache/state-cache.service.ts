@@ -113,16 +113,17 @@ export class StateCache implements OnModuleInit, OnApplicationShutdown {
       this.stats.hit(kind, 'memory');
       return codec.decode(fromMemory);
     }
+    const epoch = this.epoch;
     const fromShared = await this.readShared(key);
     if (fromShared !== undefined) {
       this.stats.hit(kind, this.redisBacked ? 'shared' : 'memory');
       const value = codec.decode(fromShared);
-      if (this.memory) void this.memory.set(key, fromShared, Math.min(MEMORY_TTL_MS, codec.ttlMs(value)));
+      const ttl = Math.min(MEMORY_TTL_MS, codec.ttlMs(value));
+      if (this.memory && ttl > 0 && epoch === this.epoch) void this.memory.set(key, fromShared, ttl);
       return value;
     }
 
     this.stats.miss(kind);
-    const epoch = this.epoch;
     const value = await load();
     if (value !== null && epoch === this.epoch) this.store(key, value, codec);
     return value;
