@@ -24,6 +24,7 @@ import {
   RunReport,
   ScenarioResult,
   routeDelta,
+  StatementCount,
   statementDeltas,
 } from './lib/report';
 
@@ -128,6 +129,14 @@ async function request(
     json = text;
   }
   return { status: response.status, json };
+}
+
+/** SQL statements and Redis commands ("redis X") apart. */
+function splitRoundTrips(all: StatementCount[]): { dbStatements: StatementCount[]; redisCommands: StatementCount[] } {
+  return {
+    dbStatements: all.filter((s) => !s.statement.startsWith('redis ')).slice(0, 8),
+    redisCommands: all.filter((s) => s.statement.startsWith('redis ')).slice(0, 8),
+  };
 }
 
 class Bench {
@@ -236,7 +245,7 @@ class Bench {
       await sleep(2000);
       const after = await server.snapshot();
       info.backgroundDbQueriesPerSec = (after.pgQueries - before.pgQueries) / 2;
-      info.backgroundStatements = statementDeltas(before.pgStatements, after.pgStatements, 2, '');
+      info.backgroundStatements = statementDeltas(before.pgStatements, after.pgStatements, 2, '', 16);
       log(
         `idle RSS ${fmt(info.rssIdleMb, 0)} MB, ${fmt(info.backgroundDbQueriesPerSec, 2)} background DB round trips/s`,
       );
@@ -643,7 +652,9 @@ class Bench {
       heapUsedMb: after.heapUsedBytes / 2 ** 20,
       heapTotalMb: after.heapTotalBytes / 2 ** 20,
       eventLoopDelayP99Ms: after.eventLoopDelayP99Ms,
-      dbStatements: handled > 0 ? statementDeltas(before.pgStatements, after.pgStatements, handled, route) : undefined,
+      ...(handled > 0
+        ? splitRoundTrips(statementDeltas(before.pgStatements, after.pgStatements, handled, route, 16))
+        : {}),
     };
     this.push(scenarioResult);
     return scenarioResult;
@@ -661,7 +672,9 @@ class Bench {
         (result.heapTotalMb ? ` (heap ${fmt(result.heapUsedMb ?? NaN, 0)}/${fmt(result.heapTotalMb, 0)} MB)` : '') +
         ` [${statuses}]`,
     );
-    for (const s of result.dbStatements?.slice(0, 4) ?? []) log(`    ${s.perRequest.toFixed(2)}/req  ${s.statement}`);
+    for (const s of [...(result.dbStatements?.slice(0, 4) ?? []), ...(result.redisCommands ?? [])]) {
+      log(`    ${s.perRequest.toFixed(2)}/req  ${s.statement}`);
+    }
     if (result.ok === 0)
       this.report.problems.push(
         `${result.scenario} ${result.path} c${result.connections}: no successful answer (${statuses || 'none'})`,

@@ -29,7 +29,10 @@ export interface ProbeSnapshot {
   redisCommands: number;
   /** Round trips by the route that caused them ("" = background work). */
   routes: Record<string, RouteCounts>;
-  /** PostgreSQL round trips by `${route}\t${statement}` (whitespace collapsed, first 100 characters). */
+  /**
+   * Round trips by `${route}\t${statement}`: SQL whitespace-collapsed to 100 characters, Redis as
+   * "redis COMMAND".
+   */
   pgStatements: Record<string, number>;
   cpuMicros: number;
   eventLoopDelayP99Ms: number;
@@ -60,6 +63,11 @@ function count(kind: 'pg' | 'redis'): string {
   return route;
 }
 
+function record(route: string, statement: string): void {
+  const key = `${route}\t${statement}`;
+  statements.set(key, (statements.get(key) ?? 0) + 1);
+}
+
 function statementOf(args: unknown[]): string {
   const first = args[0] as { text?: unknown } | string | undefined;
   const text = typeof first === 'string' ? first : typeof first?.text === 'string' ? first.text : '(query object)';
@@ -73,10 +81,7 @@ function countCalls(target: Patchable, method: string, kind: 'pg' | 'redis'): vo
   if (typeof original !== 'function') return;
   target!.prototype[method] = function (this: unknown, ...args: unknown[]): unknown {
     const route = count(kind);
-    if (kind === 'pg') {
-      const key = `${route}\t${statementOf(args)}`;
-      statements.set(key, (statements.get(key) ?? 0) + 1);
-    }
+    record(route, kind === 'pg' ? statementOf(args) : `redis ${String((args[0] as { name?: unknown })?.name ?? '?')}`);
     return (original as (...a: unknown[]) => unknown).apply(this, args);
   };
 }
@@ -92,9 +97,14 @@ function optionalRequire(name: string): any {
 countCalls(optionalRequire('pg')?.Client, 'query', 'pg');
 const ioredis = optionalRequire('ioredis');
 countCalls(ioredis?.default ?? ioredis, 'sendCommand', 'redis');
-// A node-redis pipeline or MULTI is one round trip however many commands it carries.
-subscribe('tracing:node-redis:command:start', () => count('redis'));
-subscribe('tracing:node-redis:batch:start', () => count('redis'));
+// A node-redis pipeline or MULTI is one round trip however many commands it carries (its commands
+// are traced too, marked with batchMode, and not counted again).
+subscribe('tracing:node-redis:command:start', (message) => {
+  const context = message as { command?: string; batchMode?: string };
+  if (context.batchMode) return;
+  record(count('redis'), `redis ${context.command ?? '?'}`);
+});
+subscribe('tracing:node-redis:batch:start', () => record(count('redis'), 'redis (pipeline)'));
 
 const eventLoopDelay = monitorEventLoopDelay({ resolution: 10 });
 eventLoopDelay.enable();

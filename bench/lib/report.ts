@@ -25,6 +25,8 @@ export interface ScenarioResult extends LoadResult {
   eventLoopDelayP99Ms: number | null;
   /** The statements behind dbPerRequest, most frequent first. */
   dbStatements?: StatementCount[];
+  /** The Redis commands behind redisPerRequest. */
+  redisCommands?: StatementCount[];
   note?: string;
 }
 
