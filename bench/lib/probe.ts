@@ -68,10 +68,19 @@ function record(route: string, statement: string): void {
   statements.set(key, (statements.get(key) ?? 0) + 1);
 }
 
+// Statements repeat, so their short form is kept rather than recomputed on every query (the probe
+// should cost the server as little as it can).
+const shortForms = new Map<string, string>();
+
 function statementOf(args: unknown[]): string {
   const first = args[0] as { text?: unknown } | string | undefined;
   const text = typeof first === 'string' ? first : typeof first?.text === 'string' ? first.text : '(query object)';
-  return text.replace(/\s+/g, ' ').trim().slice(0, 100);
+  let short = shortForms.get(text);
+  if (short === undefined) {
+    short = text.replace(/\s+/g, ' ').trim().slice(0, 100);
+    if (shortForms.size < 10_000) shortForms.set(text, short);
+  }
+  return short;
 }
 
 type Patchable = { prototype: Record<string, unknown> } | undefined;
