@@ -303,7 +303,7 @@ function table(header: string[], rows: string[][]): string {
     `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
   return [
     line(header),
-    `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    `| ${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w - 1)}` : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`,
     ...rows.map(line),
   ].join('\n');
 }
@@ -321,7 +321,7 @@ export function renderReport(report: RunReport): string {
       .join(', ')}`,
   );
   out.push('');
-  out.push('Baselines (same run):');
+  out.push('Baselines (same run):', '');
   out.push(
     table(
       ['baseline', 'result'],
@@ -354,6 +354,7 @@ export function renderReport(report: RunReport): string {
   out.push('');
   out.push(
     'Scenarios (req/s counts 2xx answers; errors = non-2xx + socket errors + timeouts; per-request costs divide by requests sent):',
+    '',
   );
   out.push(
     table(
@@ -389,14 +390,12 @@ export function renderReport(report: RunReport): string {
   );
   out.push('');
   out.push(
-    `Memory and background: ${report.phases
-      .map(
-        (p) =>
-          `cost ${p.cost}: RSS ${fmt(p.rssIdleMb, 0)} MB idle after start, peak ${fmt(p.rssPeakMb, 0)} MB, ` +
-          `${fmt(p.rssAfterGcMb, 0)} MB after the run and a full GC (live heap ${fmt(p.heapLiveAfterGcMb, 0)} MB); ` +
-          `${fmt(p.backgroundDbQueriesPerSec, 1)} background DB round trips/s idle`,
-      )
-      .join('; ')}`,
+    ...report.phases.map(
+      (p) =>
+        `- Memory and background, cost ${p.cost}: RSS ${fmt(p.rssIdleMb, 0)} MB idle after start, peak ${fmt(p.rssPeakMb, 0)} MB, ` +
+        `${fmt(p.rssAfterGcMb, 0)} MB after the run and a full GC (live heap ${fmt(p.heapLiveAfterGcMb, 0)} MB); ` +
+        `${fmt(p.backgroundDbQueriesPerSec, 1)} background DB round trips/s idle`,
+    ),
   );
   // CPU time barely moves when other processes compete for the cores, unlike throughput: it shows
   // how much of a login's CPU is bcrypt itself, which is what the throughput ratio comes down to.
@@ -407,7 +406,7 @@ export function renderReport(report: RunReport): string {
     const register = find(report, 'register', 16, base.cost);
     if (cpuCompare && login?.cpuMsPerRequest) {
       out.push(
-        `CPU view, cost ${base.cost}: one compare ${fmt(cpuCompare, 1)} ms CPU, a c16 login ${fmt(login.cpuMsPerRequest, 1)} ms in the server ` +
+        `- CPU view, cost ${base.cost}: one compare ${fmt(cpuCompare, 1)} ms CPU, a c16 login ${fmt(login.cpuMsPerRequest, 1)} ms in the server ` +
           `(bcrypt = ${fmt((100 * cpuCompare) / login.cpuMsPerRequest, 0)}% of it)` +
           (cpuHash && register?.cpuMsPerRequest
             ? `; one hash ${fmt(cpuHash, 1)} ms, a c16 register ${fmt(register.cpuMsPerRequest, 1)} ms (${fmt((100 * cpuHash) / register.cpuMsPerRequest, 0)}%)`
@@ -416,7 +415,7 @@ export function renderReport(report: RunReport): string {
     }
   }
   out.push('');
-  out.push('Targets (issue 8, 2-core machine):');
+  out.push('Targets (issue 8, 2-core machine):', '');
   out.push(
     table(
       ['target', 'measured', 'limit', 'status'],
