@@ -32,6 +32,13 @@ import { checkPassword } from './passwords/password-policy';
 const RESET_REQUEST_STALE_SECONDS = 5;
 const RESET_SWEEP_MS = 10_000;
 const RESET_SWEEP_BATCH = 50;
+/**
+ * Reset requests processed at once, as a share of the connection pool. Each holds a connection for its
+ * transaction while the quota and the account lookup take another, so an unbounded burst (bench:
+ * 16 concurrent forgot-password requests on the default pool of 20) held the whole pool and waited
+ * for more: seconds per request, for every route. A quarter of the pool keeps half of it free.
+ */
+const RESET_PROCESS_SHARE_OF_POOL = 1 / 4;
 
 function invalidToken(): AppError {
   return new AppError(ErrorCode.InvalidToken, 'The link is invalid, expired or already used.');
@@ -40,6 +47,9 @@ function invalidToken(): AppError {
 @Injectable()
 export class AccountRecoveryService {
   private readonly config: AuthConfig;
+  private readonly resetConcurrency: number;
+  private resetProcessing = 0;
+  private readonly resetWaiting: (() => void)[] = [];
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -57,6 +67,8 @@ export class AccountRecoveryService {
     config: ConfigService<LatchConfig, true>,
   ) {
     this.config = config.get('auth', { infer: true });
+    const poolMax = config.get('database', { infer: true }).poolMax;
+    this.resetConcurrency = Math.max(1, Math.floor(poolMax * RESET_PROCESS_SHARE_OF_POOL));
   }
 
   /**
@@ -67,14 +79,29 @@ export class AccountRecoveryService {
    */
   async forgotPassword(email: string): Promise<void> {
     const id = await this.resetRequests.record(email.normalize('NFC').trim());
-    void this.afterResponse.track('password reset request', () => this.processResetRequest(id));
+    void this.afterResponse.track('password reset request', () =>
+      this.limitResetProcessing(() => this.processResetRequest(id)),
+    );
   }
 
   /** Picks up requests whose after-response processing never ran (a crash, a restart). */
   @Interval('password-reset-requests-sweep', RESET_SWEEP_MS)
   async sweepResetRequests(): Promise<void> {
     for (let i = 0; i < RESET_SWEEP_BATCH; i++) {
-      if (!(await this.processResetRequest(null))) return;
+      if (!(await this.limitResetProcessing(() => this.processResetRequest(null)))) return;
+    }
+  }
+
+  /** Runs `work` when fewer than resetConcurrency run, else after its turn (FIFO). */
+  private async limitResetProcessing<T>(work: () => Promise<T>): Promise<T> {
+    if (this.resetProcessing < this.resetConcurrency) this.resetProcessing += 1;
+    else await new Promise<void>((resolve) => this.resetWaiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.resetWaiting.shift();
+      if (next) next();
+      else this.resetProcessing -= 1;
     }
   }
 
