@@ -7,39 +7,57 @@ import { TcpProxy, waitFor } from './tcp-proxy';
 
 const NEVER = '0 0 1 1 *'; // keeps the scheduled cleanup out of the way
 
-describe('health probes and a PostgreSQL outage', () => {
-  let database: { name: string; url: string };
-  let proxy: TcpProxy;
-  let t: TestApp;
+/** An app whose PostgreSQL link runs through a TCP proxy the test can cut, for one describe block. */
+interface ProxiedApp {
+  database: { name: string; url: string };
+  proxy: TcpProxy;
+  t: TestApp;
+}
 
+function behindProxy(): ProxiedApp {
+  const state = {} as ProxiedApp;
   before(async () => {
-    database = await createDatabase();
-    proxy = await TcpProxy.start(database.url);
-    t = await createTestApp({ databaseUrl: proxy.urlFor(database.url), env: { TOKEN_CLEANUP_CRON: NEVER } });
+    state.database = await createDatabase();
+    state.proxy = await TcpProxy.start(state.database.url);
+    state.t = await createTestApp({
+      databaseUrl: state.proxy.urlFor(state.database.url),
+      env: { TOKEN_CLEANUP_CRON: NEVER },
+    });
   });
-
   after(async () => {
-    proxy?.restore();
-    await t?.close();
-    await proxy?.close();
-    if (database) await dropDatabase(database.name);
+    state.proxy?.restore();
+    await state.t?.close();
+    await state.proxy?.close();
+    if (state.database) await dropDatabase(state.database.name);
   });
+  return state;
+}
+
+describe('health probes and a PostgreSQL outage', () => {
+  const env = behindProxy();
 
   function assertNoSecrets(text: string): void {
-    const url = new URL(database.url);
-    for (const secret of [database.url, `:${url.port}`, `:${proxy.port}`, database.name, 'postgres://', 'redis://']) {
+    const url = new URL(env.database.url);
+    for (const secret of [
+      env.database.url,
+      `:${url.port}`,
+      `:${env.proxy.port}`,
+      env.database.name,
+      'postgres://',
+      'redis://',
+    ]) {
       assert.ok(!text.includes(secret), `health output leaks ${secret}`);
     }
     if (url.password) assert.ok(!text.includes(url.password), 'health output leaks the password');
   }
 
   it('answers liveness from the process alone and readiness in terminus format', async () => {
-    const live = await t.root.get('/health/liveness');
+    const live = await env.t.root.get('/health/liveness');
     assert.equal(live.status, 200);
     assert.equal(live.body.status, 'ok');
     assert.equal(live.headers.get('cache-control'), 'no-store');
 
-    const ready = await t.root.get('/health/readiness');
+    const ready = await env.t.root.get('/health/readiness');
     assert.equal(ready.status, 200);
     assert.equal(ready.body.status, 'ok');
     assert.equal(ready.body.details.database.status, 'up');
@@ -51,32 +69,32 @@ describe('health probes and a PostgreSQL outage', () => {
   });
 
   it('turns readiness 503 within 5 s of PostgreSQL going away, answers 503 quickly, and recovers by itself', async () => {
-    const user = await registerAndLogin(t.api);
-    const other = await registerUser(t.api);
+    const user = await registerAndLogin(env.t.api);
+    const other = await registerUser(env.t.api);
     // Warm the cache for this token once the last-login stamp (a write, so an eviction, repeated
     // after SECOND_EVICTION_DELAY_MS) is done: the token must then be accepted without PostgreSQL.
     await waitFor('last login stamped', 5000, async () => {
-      return (await t.api.get('/users/me', { token: user.accessToken })).body.lastLoginAt !== null;
+      return (await env.t.api.get('/users/me', { token: user.accessToken })).body.lastLoginAt !== null;
     });
     await new Promise((resolve) => setTimeout(resolve, 600));
-    assert.equal((await t.api.get('/auth/verify', { token: user.accessToken })).status, 200);
+    assert.equal((await env.t.api.get('/auth/verify', { token: user.accessToken })).status, 200);
 
-    proxy.cut();
+    env.proxy.cut();
     await waitFor('readiness 503 after the cut', 5000, async () => {
-      return (await t.root.get('/health/readiness')).status === 503;
+      return (await env.t.root.get('/health/readiness')).status === 503;
     });
-    const ready = await t.root.get('/health/readiness');
+    const ready = await env.t.root.get('/health/readiness');
     assert.equal(ready.status, 503);
     assert.equal(ready.body.status, 'error');
     assert.equal(ready.body.error.database.status, 'down');
     assert.ok(ready.body.details.redis, 'Redis is still reported');
     assertNoSecrets(ready.text);
-    assert.equal((await t.root.get('/health/liveness')).status, 200);
+    assert.equal((await env.t.root.get('/health/liveness')).status, 200);
 
     // Requests that need the database: a 503 problem with Retry-After, never a 500, never a hang.
     for (const request of [
-      () => t.api.post('/auth/login', { email: other.email, password: other.password }),
-      () => t.api.get('/auth/sessions', { token: user.accessToken }),
+      () => env.t.api.post('/auth/login', { email: other.email, password: other.password }),
+      () => env.t.api.get('/auth/sessions', { token: user.accessToken }),
     ]) {
       const started = Date.now();
       const res = await request();
@@ -87,57 +105,42 @@ describe('health probes and a PostgreSQL outage', () => {
       assertNoSecrets(res.text);
     }
     // A warm token needs no query at all.
-    assert.equal((await t.api.get('/auth/verify', { token: user.accessToken })).status, 200);
+    assert.equal((await env.t.api.get('/auth/verify', { token: user.accessToken })).status, 200);
 
-    proxy.restore();
+    env.proxy.restore();
     await waitFor('readiness 200 after the database is back', 10_000, async () => {
-      return (await t.root.get('/health/readiness')).status === 200;
+      return (await env.t.root.get('/health/readiness')).status === 200;
     });
-    const login = await t.api.post('/auth/login', { email: other.email, password: other.password });
+    const login = await env.t.api.post('/auth/login', { email: other.email, password: other.password });
     assert.equal(login.status, 200);
-    assert.equal((await t.api.get('/auth/sessions', { token: user.accessToken })).status, 200);
+    assert.equal((await env.t.api.get('/auth/sessions', { token: user.accessToken })).status, 200);
   });
 });
 
 describe('PostgreSQL hanging without an answer (half-open connections)', () => {
-  let database: { name: string; url: string };
-  let proxy: TcpProxy;
-  let t: TestApp;
-
-  before(async () => {
-    database = await createDatabase();
-    proxy = await TcpProxy.start(database.url);
-    t = await createTestApp({ databaseUrl: proxy.urlFor(database.url), env: { TOKEN_CLEANUP_CRON: NEVER } });
-  });
-
-  after(async () => {
-    proxy?.restore();
-    await t?.close();
-    await proxy?.close();
-    if (database) await dropDatabase(database.name);
-  });
+  const env = behindProxy();
 
   it('answers 503 within 10 s while queries hang, and recovers when the link is reset', async (ctx) => {
-    const user = await registerUser(t.api);
-    proxy.freeze();
+    const user = await registerUser(env.t.api);
+    env.proxy.freeze();
     const readiness = await waitFor('readiness 503 while frozen', 5000, async () => {
-      return (await t.root.get('/health/readiness')).status === 503;
+      return (await env.t.root.get('/health/readiness')).status === 503;
     });
     ctx.diagnostic(`readiness 503 after ${readiness} ms`);
     const started = Date.now();
-    const res = await t.api.post('/auth/login', { email: user.email, password: user.password });
+    const res = await env.t.api.post('/auth/login', { email: user.email, password: user.password });
     const took = Date.now() - started;
     ctx.diagnostic(`login answered ${res.status} after ${took} ms`);
     assert.equal(res.status, 503, res.text);
     assert.equal(res.body.code, 'SERVICE_UNAVAILABLE');
     assert.ok(took < 10_000, `answered within 10 s (took ${took} ms)`);
-    assert.equal((await t.root.get('/health/liveness')).status, 200);
+    assert.equal((await env.t.root.get('/health/liveness')).status, 200);
 
-    proxy.restore();
+    env.proxy.restore();
     const back = await waitFor('readiness 200 after the reset', 10_000, async () => {
-      return (await t.root.get('/health/readiness')).status === 200;
+      return (await env.t.root.get('/health/readiness')).status === 200;
     });
     ctx.diagnostic(`readiness 200 again ${back} ms after the link came back`);
-    assert.equal((await t.api.post('/auth/login', { email: user.email, password: user.password })).status, 200);
+    assert.equal((await env.t.api.post('/auth/login', { email: user.email, password: user.password })).status, 200);
   });
 });

@@ -131,19 +131,9 @@ export class AuthService {
 
   async startSession(user: UserEntity, client: ClientInfo): Promise<TokenPairResponse> {
     const { session, refreshToken } = await this.tokens.startSession(user.id, client);
-    const access = this.accessTokens.sign(user.id, session.id, user.roles, session.expiresAt);
+    const issued = this.issue(user, session, refreshToken);
     this.emit(new LoginSucceededEvent(user.id, session.id, client));
-    return this.pair(
-      {
-        sessionId: session.id,
-        userId: user.id,
-        accessToken: access.token,
-        accessExpiresAt: access.expiresAt,
-        refreshToken,
-        refreshExpiresAt: session.expiresAt,
-      },
-      user,
-    );
+    return this.pair(issued, user);
   }
 
   async refresh(presented: string, client: ClientInfo): Promise<TokenPairResponse> {
@@ -164,15 +154,7 @@ export class AuthService {
       await this.tokens.revokeSession(session.id, 'disabled');
       throw invalidRefreshToken();
     }
-    const access = this.accessTokens.sign(user.id, session.id, user.roles, session.expiresAt);
-    const issued: IssuedTokens = {
-      sessionId: session.id,
-      userId: user.id,
-      accessToken: access.token,
-      accessExpiresAt: access.expiresAt,
-      refreshToken,
-      refreshExpiresAt: session.expiresAt,
-    };
+    const issued = this.issue(user, session, refreshToken);
     await this.tokens.rememberForGrace(presented, issued);
     this.emit(new TokenRefreshedEvent(user.id, session.id, client));
     return this.pair(issued, user);
@@ -227,6 +209,19 @@ export class AuthService {
     if (sessionIds.length === 0) return;
     const lastSessionEnded = (await this.tokens.countLiveSessions(userId)) === 0;
     this.emit(new SessionRevokedEvent(userId, sessionIds, reason, lastSessionEnded, client));
+  }
+
+  /** Signs an access token for the session and bundles it with the session's refresh token. */
+  private issue(user: UserEntity, session: { id: string; expiresAt: Date }, refreshToken: string): IssuedTokens {
+    const access = this.accessTokens.sign(user.id, session.id, user.roles, session.expiresAt);
+    return {
+      sessionId: session.id,
+      userId: user.id,
+      accessToken: access.token,
+      accessExpiresAt: access.expiresAt,
+      refreshToken,
+      refreshExpiresAt: session.expiresAt,
+    };
   }
 
   private pair(tokens: IssuedTokens, user: UserEntity): TokenPairResponse {

@@ -18,7 +18,7 @@ const MAX_RETRY_SECONDS = 45;
 const CLAIM_LEASE_SECONDS = Math.ceil((SEND_TIMEOUT_MS * 3) / 1000);
 /** How long shutdown waits for sends in flight; what is left is sent after the lease by anyone. */
 const SHUTDOWN_WAIT_MS = 5_000;
-/** Sent messages are kept this long (without their tokens), as a record of what went out. */
+/** Sent messages are kept this long (without their tokens); the scheduled token cleanup removes them after. */
 export const SENT_RETENTION_DAYS = 30;
 
 export function retryDelaySeconds(attempt: number): number {
@@ -60,14 +60,6 @@ export class MailDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
   @Interval('mail-outbox-sweep', SWEEP_INTERVAL_MS)
   sweep(): void {
     this.wake();
-  }
-
-  /** Any instance may run it: the delete is idempotent. */
-  @Interval('mail-outbox-retention', 3_600_000)
-  async forgetOldSentMail(): Promise<void> {
-    await this.outbox
-      .deleteSentBefore(SENT_RETENTION_DAYS)
-      .catch((error: unknown) => this.logger.warn(`Outbox retention cleanup failed: ${describe(error)}`));
   }
 
   /** Starts a drain of the due messages, or asks the running one to look again when it ends. */

@@ -122,14 +122,6 @@ export class MailOutboxRepository {
     return rows[0]?.status === 'failed' ? 'failed' : 'retry';
   }
 
-  /** Deletes sent messages older than the retention; failed ones stay for an operator to look at. */
-  async deleteSentBefore(days: number): Promise<void> {
-    await this.db.query(
-      `DELETE FROM mail_outbox WHERE status = 'sent' AND sent_at < now() - make_interval(days => $1)`,
-      [days],
-    );
-  }
-
   /** Seconds until the next pending message is due (0 when one is due now), or null when none waits. */
   async secondsUntilNextDue(): Promise<number | null> {
     // Not GREATEST(0, …) in SQL: GREATEST skips NULLs, so an empty outbox read as "due now" and the

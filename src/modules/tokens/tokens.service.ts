@@ -146,7 +146,12 @@ export class TokensService {
   /** Read through the state cache: a warm cache answers without a query. */
   getLiveSession(sessionId: string): Promise<LiveSession | null> {
     if (!this.cache) return this.sessions.getLive(sessionId);
-    return this.cache.getOrLoad(CacheKind.Session, sessionId, () => this.sessions.getLive(sessionId), LIVE_SESSION_CODEC);
+    return this.cache.getOrLoad(
+      CacheKind.Session,
+      sessionId,
+      () => this.sessions.getLive(sessionId),
+      LIVE_SESSION_CODEC,
+    );
   }
 
   listSessions(userId: string): Promise<SessionRow[]> {

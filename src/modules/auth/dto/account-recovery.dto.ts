@@ -1,11 +1,9 @@
 // Bodies of the password and e-mail endpoints (DESIGN.md, HTTP contract).
 import { ApiProperty } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsEmail, IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsAccountEmail } from '../../users/dto/fields';
 import { ONE_TIME_TOKEN_MAX_LENGTH } from '../../tokens/one-time-tokens.service';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../passwords/password-policy';
-
-const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.normalize('NFC').trim() : value);
 
 const PASSWORD_DOC = {
   example: 'correct horse battery staple',
@@ -16,10 +14,7 @@ const PASSWORD_DOC = {
 
 export class ForgotPasswordDto {
   @ApiProperty({ example: 'ada@example.com', maxLength: 254 })
-  @Transform(trimmed)
-  @IsString()
-  @MaxLength(254)
-  @IsEmail({ allow_utf8_local_part: true }, { message: 'email must be a valid e-mail address' })
+  @IsAccountEmail()
   email: string;
 }
 

@@ -1,17 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
-import { USERNAME_PATTERN } from '../../users/dto/username';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsAccountEmail, IsDisplayName, IsUsername } from '../../users/dto/fields';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../passwords/password-policy';
-
-const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.normalize('NFC').trim() : value);
 
 export class RegisterDto {
   @ApiProperty({ example: 'ada@example.com', maxLength: 254 })
-  @Transform(trimmed)
-  @IsString()
-  @MaxLength(254)
-  @IsEmail({ allow_utf8_local_part: true }, { message: 'email must be a valid e-mail address' })
+  @IsAccountEmail()
   email: string;
 
   @ApiProperty({
@@ -26,16 +20,11 @@ export class RegisterDto {
 
   @ApiPropertyOptional({ example: 'ada', description: '3-32 letters, digits, "_", "." or "-"' })
   @IsOptional()
-  @Transform(trimmed)
-  @IsString()
-  @Length(3, 32)
-  @Matches(USERNAME_PATTERN, { message: 'username may contain only letters, digits, "_", "." and "-"' })
+  @IsUsername()
   username?: string;
 
   @ApiPropertyOptional({ example: 'Ada Lovelace', maxLength: 100 })
   @IsOptional()
-  @Transform(trimmed)
-  @IsString()
-  @Length(1, 100)
+  @IsDisplayName()
   displayName?: string;
 }

@@ -1,9 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsOptional, IsString, Length, Matches } from 'class-validator';
-import { USERNAME_PATTERN } from './username';
-
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.normalize('NFC').trim() : value);
+import { IsOptional } from 'class-validator';
+import { IsDisplayName, IsUsername } from './fields';
 
 export class UpdateProfileDto {
   @ApiPropertyOptional({
@@ -13,10 +10,7 @@ export class UpdateProfileDto {
     description: '3-32 letters, digits, "_", "." or "-"; null clears it',
   })
   @IsOptional()
-  @Transform(trim)
-  @IsString()
-  @Length(3, 32)
-  @Matches(USERNAME_PATTERN, { message: 'username may contain only letters, digits, "_", "." and "-"' })
+  @IsUsername()
   username?: string | null;
 
   @ApiPropertyOptional({
@@ -26,8 +20,6 @@ export class UpdateProfileDto {
     description: '1-100 characters; null clears it',
   })
   @IsOptional()
-  @Transform(trim)
-  @IsString()
-  @Length(1, 100)
+  @IsDisplayName()
   displayName?: string | null;
 }
