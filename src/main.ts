@@ -1,4 +1,5 @@
 // Production entry point: configuration, database, HTTP server, and an orderly shutdown.
+import './threadpool';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { bootstrapLogger as logger, createApp } from './bootstrap';
