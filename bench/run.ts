@@ -15,6 +15,7 @@ import { bcryptCeiling, bcryptCompareLatency, dbRoundTrip } from './lib/baseline
 import { BenchDatabase, cloneAccounts, openBenchDatabase } from './lib/database';
 import { ClientRequests, jsonRequest, LoadResult, LoadSpec, runLoad } from './lib/load';
 import { MailSink, startMailSink } from './lib/mail-sink';
+import type { ProbeSnapshot } from './lib/probe';
 import { Child, LatchServer, readRss, ROOT, startBareFastify } from './lib/processes';
 import {
   CostBaselines,
@@ -70,6 +71,7 @@ function durations(smoke: boolean) {
         storm: 5,
         stormProbeDelay: 1,
         dbMs: 1000,
+        quiesceSec: 15,
         watchdogMin: 4,
       }
     : {
@@ -84,6 +86,7 @@ function durations(smoke: boolean) {
         storm: 20,
         stormProbeDelay: 3,
         dbMs: 5000,
+        quiesceSec: 60,
         watchdogMin: 25,
       };
 }
@@ -583,6 +586,30 @@ class Bench {
     );
   }
 
+  /**
+   * Waits until the work the route's requests left behind (after-response listeners, queued
+   * processing) is done, that is until its round trips stop growing, so it is counted with the
+   * scenario and does not spill into the next one. Bounded; a backlog still going is reported.
+   */
+  private async quiesce(server: LatchServer, route: string): Promise<ProbeSnapshot> {
+    const deadline = Date.now() + this.d.quiesceSec * 1000;
+    let previous = await server.snapshot();
+    for (;;) {
+      await sleep(250);
+      const current = await server.snapshot();
+      if (routeDelta(previous, current, route, 'pg') === 0 && routeDelta(previous, current, route, 'redis') === 0) {
+        return current;
+      }
+      if (Date.now() > deadline) {
+        this.report.problems.push(
+          `${route}: its after-response work was still running ${this.d.quiesceSec} s after the run`,
+        );
+        return current;
+      }
+      previous = current;
+    }
+  }
+
   /** With --profile: a V8 CPU profile of the server's main thread per measured scenario. */
   private async profile(server: LatchServer, name: 'start' | string): Promise<void> {
     if (!this.profileDir) return;
@@ -625,6 +652,7 @@ class Bench {
     if (options.warmupSec) {
       await runLoad({ ...spec, durationSec: options.warmupSec });
       await settle();
+      await this.quiesce(server, route);
     }
     const before = await server.snapshot();
     const windowStart = Date.now();
@@ -633,8 +661,8 @@ class Bench {
     const result = await runLoad(spec);
     await this.profile(server, `${scenario}-c${load.connections}-cost${cost}`);
     const extra = await settle();
+    const after = await this.quiesce(server, route);
     const rssPeakMb = sampler.stop();
-    const after = await server.snapshot();
     if (!server.alive) throw new Error(`the server died during ${scenario}:\n${server.output()}`);
     const path = route.slice(route.indexOf(' ') + 1);
     // The drain is a login: it counts with the requests only in the login scenario itself.
