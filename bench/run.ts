@@ -12,7 +12,7 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bcryptCeiling, bcryptCompareLatency, dbRoundTrip } from './lib/baselines';
-import { BenchDatabase, cloneAccounts, openBenchDatabase } from './lib/database';
+import { BenchDatabase, BenchDatabaseServer, cloneAccounts, openDatabaseServer } from './lib/database';
 import { ClientRequests, jsonRequest, LoadResult, LoadSpec, runLoad } from './lib/load';
 import { MailSink, startMailSink } from './lib/mail-sink';
 import type { ProbeSnapshot } from './lib/probe';
@@ -146,6 +146,8 @@ class Bench {
   readonly report: RunReport;
   private readonly d: ReturnType<typeof durations>;
   private readonly children: Child[] = [];
+  private databases?: BenchDatabaseServer;
+  /** The database of the server start in progress. */
   private database?: BenchDatabase;
   private mail?: MailSink;
   private readonly poolMax = Number(process.env.DB_POOL_MAX ?? 20);
@@ -189,10 +191,10 @@ class Bench {
   }
 
   async run(): Promise<void> {
-    this.database = await openBenchDatabase(process.env.DATABASE_URL);
+    this.databases = await openDatabaseServer(process.env.DATABASE_URL);
     this.mail = await startMailSink(1000);
     Object.assign(this.report.setup, {
-      database: this.database.description,
+      database: `${this.databases.description}, a fresh database per server start`,
       redis: process.env.REDIS_URL ? 'REDIS_URL' : 'none (in-memory cache)',
       mail: 'local SMTP sink answering each message after 1 s',
       dbPoolMax: this.poolMax,
@@ -231,6 +233,9 @@ class Bench {
   private async phase(cost: number, all: boolean): Promise<void> {
     log(`\n== bcrypt cost ${cost}: starting Latch (dist/main.js, NODE_ENV=production, RATE_LIMIT_ENABLED=false)`);
     const dataDir = join(ROOT, '.data', `bench-${process.pid}-run-${cost}`);
+    // A fresh database per server start: nothing left by the previous phase (say, an outbox of
+    // reset mails still being delivered) runs in the background of this one.
+    this.database = await this.databases!.create(`c${cost}`);
     const server = await LatchServer.start({ env: this.serverEnv(cost, dataDir) });
     this.children.push(server);
     try {
@@ -272,6 +277,7 @@ class Bench {
         );
       }
       await rm(dataDir, { recursive: true, force: true });
+      await this.database.drop();
     }
   }
 
@@ -712,9 +718,9 @@ class Bench {
   async cleanup(): Promise<void> {
     for (const child of this.children) child.kill();
     await this.mail?.close().catch(() => undefined);
-    await this.database
-      ?.drop()
-      .catch((error: unknown) => this.report.problems.push(`dropping the bench database: ${String(error)}`));
+    await this.databases
+      ?.close()
+      .catch((error: unknown) => this.report.problems.push(`dropping the bench databases: ${String(error)}`));
     if (process.env.REDIS_URL) await this.cleanRedis(process.env.REDIS_URL).catch(() => undefined);
   }
 

@@ -1,5 +1,5 @@
-// The bench's own database: a fresh `latch_bench_<pid>` on the PostgreSQL of DATABASE_URL (dropped
-// at the end), or, with no DATABASE_URL, the embedded PostgreSQL the service itself would use.
+// The bench's own databases: a fresh one per server start on the PostgreSQL of DATABASE_URL (each
+// dropped after its phase), or, with no DATABASE_URL, on the embedded PostgreSQL the service uses.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -8,8 +8,15 @@ import { ROOT } from './processes';
 
 export interface BenchDatabase {
   url: string;
-  description: string;
   drop(): Promise<void>;
+}
+
+/** Where the bench's databases live: one fresh database per server start, dropped after it. */
+export interface BenchDatabaseServer {
+  description: string;
+  create(name: string): Promise<BenchDatabase>;
+  /** Drops what is left and stops an embedded server. */
+  close(): Promise<void>;
 }
 
 async function admin<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
@@ -22,36 +29,49 @@ async function admin<T>(url: string, work: (client: Client) => Promise<T>): Prom
   }
 }
 
-export async function openBenchDatabase(databaseUrl: string | undefined): Promise<BenchDatabase> {
+function databaseServer(serverUrl: string, description: string, stop: () => Promise<void>): BenchDatabaseServer {
+  const maintenance = new URL(serverUrl);
+  maintenance.pathname = '/postgres';
+  const live = new Set<string>();
+  const dropDatabase = async (name: string): Promise<void> => {
+    await admin(maintenance.toString(), (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    live.delete(name);
+  };
+  return {
+    description,
+    async create(suffix) {
+      const name = `latch_bench_${process.pid}_${suffix}`.replace(/[^a-z0-9_]/gi, '_').toLowerCase();
+      await admin(maintenance.toString(), async (client) => {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await client.query(`CREATE DATABASE ${name}`);
+      });
+      live.add(name);
+      const url = new URL(serverUrl);
+      url.pathname = `/${name}`;
+      return { url: url.toString(), drop: () => dropDatabase(name) };
+    },
+    async close() {
+      for (const name of [...live]) await dropDatabase(name);
+      await stop();
+    },
+  };
+}
+
+/**
+ * The PostgreSQL of DATABASE_URL (databases `latch_bench_<pid>_<suffix>` on it), or, with no
+ * DATABASE_URL, the embedded PostgreSQL the service itself would use, in a directory of its own.
+ */
+export async function openDatabaseServer(databaseUrl: string | undefined): Promise<BenchDatabaseServer> {
   if (databaseUrl) {
-    const name = `latch_bench_${process.pid}`;
-    const maintenance = new URL(databaseUrl);
-    maintenance.pathname = '/postgres';
-    const target = new URL(databaseUrl);
-    target.pathname = `/${name}`;
-    await admin(maintenance.toString(), async (client) => {
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.query(`CREATE DATABASE ${name}`);
-    });
-    return {
-      url: target.toString(),
-      description: `PostgreSQL at ${target.host} (DATABASE_URL), database ${name}`,
-      drop: () =>
-        admin(maintenance.toString(), (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(
-          () => undefined,
-        ),
-    };
+    const host = new URL(databaseUrl).host;
+    return databaseServer(databaseUrl, `PostgreSQL at ${host} (DATABASE_URL)`, async () => undefined);
   }
   const dataDir = join(ROOT, '.data', `bench-${process.pid}`);
   const embedded = await startEmbeddedPostgres({ dataDir, ephemeral: true });
-  return {
-    url: embedded.url,
-    description: 'embedded PostgreSQL (no DATABASE_URL)',
-    drop: async () => {
-      await embedded.stop();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
+  return databaseServer(embedded.url, 'embedded PostgreSQL (no DATABASE_URL)', async () => {
+    await embedded.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
 }
 
 /**
