@@ -316,6 +316,7 @@ export function renderReport(report: RunReport): string {
       ` · load average ${report.machine.loadAverage.map((l) => l.toFixed(1)).join('/')} at start, ${report.machine.loadAverageEnd?.map((l) => l.toFixed(1)).join('/') ?? '?'} at end`,
   );
   out.push(
+    '',
     `Setup: ${Object.entries(report.setup)
       .map(([k, v]) => `${k}=${v}`)
       .join(', ')}`,
