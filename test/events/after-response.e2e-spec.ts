@@ -147,9 +147,16 @@ describe('after-response work', () => {
     assert.equal(refreshed.status, 200);
     const out = await t.api.post('/auth/logout', undefined, { token: refreshed.body.accessToken });
     assert.equal(out.status, 204);
-    const rows = await query<AuditRow>(t.databaseUrl, `SELECT * FROM auth_events WHERE user_id = $1 ORDER BY id`, [
-      user.id,
-    ]);
+    // Refresh records are batched after the response (routine traffic); the others are written before it.
+    const read = () =>
+      query<AuditRow>(t.databaseUrl, `SELECT * FROM auth_events WHERE user_id = $1 ORDER BY occurred_at, id`, [
+        user.id,
+      ]);
+    let rows = await read();
+    for (let waited = 0; rows.length < 4 && waited < 5000; waited += 50) {
+      await sleep(50);
+      rows = await read();
+    }
     assert.deepEqual(
       rows.map((r) => r.type),
       [DomainEvent.UserRegistered, DomainEvent.LoginSucceeded, DomainEvent.TokenRefreshed, DomainEvent.SessionRevoked],

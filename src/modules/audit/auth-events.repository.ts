@@ -1,4 +1,4 @@
-// The audit trail is append-only: one INSERT per event, never updated.
+// The audit trail is append-only: rows are inserted (one, or a batch in one statement), never updated.
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { type QueryDeepPartialEntity, Repository } from 'typeorm';
@@ -10,11 +10,12 @@ export type NewAuthEvent = Omit<AuthEventEntity, 'id'>;
 export class AuthEventsRepository {
   constructor(@InjectRepository(AuthEventEntity) private readonly events: Repository<AuthEventEntity>) {}
 
-  async append(event: NewAuthEvent): Promise<void> {
+  async append(...events: NewAuthEvent[]): Promise<void> {
+    if (events.length === 0) return;
     await this.events
       .createQueryBuilder()
       .insert()
-      .values(event as QueryDeepPartialEntity<AuthEventEntity>)
+      .values(events as QueryDeepPartialEntity<AuthEventEntity>[])
       .updateEntity(false)
       .execute();
   }
