@@ -5,7 +5,8 @@ import { registerUser, uniqueEmail } from '../factories/users';
 import { RedisService } from '../../src/redis/redis.service';
 import { createTestApp, redisUrl, SKIP_WITHOUT_REDIS, TestApp } from '../utils/create-test-app';
 import type { Http, HttpResponse } from '../utils/http';
-import { sleep, waitFor } from './tcp-proxy';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../utils/tcp-proxy';
 
 let address = 0;
 /** Each attempt comes from another address (through the trusted local proxy): a stuffing botnet. */
@@ -78,7 +79,11 @@ describe('per-account sign-in protection across instances', () => {
     const a = await createTestApp({ env });
     const b = await createTestApp({ env, databaseUrl: a.databaseUrl });
     try {
-      await waitFor(() => a.app.get(RedisService).available && b.app.get(RedisService).available, 'Redis');
+      await waitFor(
+        'Redis',
+        10_000,
+        async () => a.app.get(RedisService).available && b.app.get(RedisService).available,
+      );
       const user = await registerUser(a.api);
       for (const api of [a.api, b.api, a.api, b.api, a.api]) {
         assert.equal((await attempt(api, user.email, 'wrong password!')).status, 401);

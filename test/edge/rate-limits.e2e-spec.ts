@@ -6,7 +6,7 @@ import { RedisService } from '../../src/redis/redis.service';
 import { createTestApp, redisUrl, SKIP_WITHOUT_REDIS, TestApp } from '../utils/create-test-app';
 import type { Http, HttpResponse } from '../utils/http';
 import { LogCapture } from '../observability/log-capture';
-import { TcpProxy, waitFor } from './tcp-proxy';
+import { TcpProxy, waitFor } from '../utils/tcp-proxy';
 
 /** A login with an empty body: rejected with 400 before any password work, but still counted. */
 function emptyLogin(api: Http, headers: Record<string, string> = {}): Promise<HttpResponse> {
@@ -107,7 +107,11 @@ describe('rate limits across instances on one Redis', () => {
     const a = await createTestApp({ env });
     const b = await createTestApp({ env, databaseUrl: a.databaseUrl });
     try {
-      await waitFor(() => a.app.get(RedisService).available && b.app.get(RedisService).available, 'Redis');
+      await waitFor(
+        'Redis',
+        10_000,
+        async () => a.app.get(RedisService).available && b.app.get(RedisService).available,
+      );
       for (const api of [a.api, b.api, a.api, b.api]) assert.equal((await emptyLogin(api)).status, 400);
       assertRateLimited(await emptyLogin(a.api));
       assertRateLimited(await emptyLogin(b.api));
@@ -121,9 +125,7 @@ describe('rate limits across instances on one Redis', () => {
     'falls back to per-instance memory while Redis is down, and returns to Redis by itself',
     { skip: SKIP_WITHOUT_REDIS },
     async () => {
-      const target = new URL(redisUrl()!);
-      const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
-      await proxy.start();
+      const proxy = await TcpProxy.start(redisUrl()!);
       const prefix = `latch-edge-${randomBytes(4).toString('hex')}:`;
       const direct = new Redis(redisUrl()!);
       const logs = new LogCapture();
@@ -131,7 +133,7 @@ describe('rate limits across instances on one Redis', () => {
         env: {
           RATE_LIMIT_ENABLED: 'true',
           RATE_LIMIT_LOGIN: '2',
-          REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+          REDIS_URL: proxy.urlFor(redisUrl()!),
           REDIS_KEY_PREFIX: prefix,
           LOG_LEVEL: 'info',
         },
@@ -144,12 +146,12 @@ describe('rate limits across instances on one Redis', () => {
         return keys.length ? Number(await direct.get(keys[0])) : 0;
       };
       try {
-        await waitFor(() => redis.available, 'Redis through the proxy');
+        await waitFor('Redis through the proxy', 10_000, async () => redis.available);
         assert.equal((await emptyLogin(t.api)).status, 400);
         assert.equal(await storedHits(), 1);
 
-        await proxy.stop();
-        await waitFor(() => !redis.available, 'the outage to be noticed');
+        proxy.cut();
+        await waitFor('the outage to be noticed', 10_000, async () => !redis.available);
         // Counted in memory from scratch: limited again, never unlimited.
         assert.equal((await emptyLogin(t.api)).status, 400);
         assert.equal((await emptyLogin(t.api)).status, 400);
@@ -157,15 +159,15 @@ describe('rate limits across instances on one Redis', () => {
         assert.equal(await storedHits(), 1);
         assert.equal(logged("rate limits are counted in this instance's memory"), 1); // once, not per request
 
-        await proxy.start();
-        await waitFor(() => redis.available, 'the reconnection');
+        proxy.restore();
+        await waitFor('the reconnection', 10_000, async () => redis.available);
         assert.equal((await emptyLogin(t.api)).status, 400);
         assert.equal(await storedHits(), 2); // counted in Redis again, on top of the count from before
         assertRateLimited(await emptyLogin(t.api));
         assert.equal(logged('rate limits are shared across instances again'), 1);
       } finally {
         await t.close();
-        await proxy.stop();
+        await proxy.close();
         direct.disconnect();
       }
     },

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { registerAndLogin, registerUser } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { createDatabase, dropDatabase } from '../utils/database';
-import { TcpProxy, waitFor } from './tcp-proxy';
+import { TcpProxy, waitFor } from '../utils/tcp-proxy';
 
 const NEVER = '0 0 1 1 *'; // keeps the scheduled cleanup out of the way
 

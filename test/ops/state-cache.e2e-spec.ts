@@ -5,7 +5,7 @@ import Redis from 'ioredis';
 import { CacheStats } from '../../src/modules/cache/cache-stats';
 import { LoggedIn, login, registerAndLogin } from '../factories/users';
 import { createTestApp, redisUrl, SKIP_WITHOUT_REDIS, TestApp } from '../utils/create-test-app';
-import { TcpProxy, waitFor } from './tcp-proxy';
+import { TcpProxy, waitFor } from '../utils/tcp-proxy';
 
 const NEVER = '0 0 1 1 *';
 const WITHIN_A_SECOND = 1000;

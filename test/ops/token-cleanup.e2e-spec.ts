@@ -9,7 +9,7 @@ import { TokenCleanupTask } from '../../src/modules/tokens/token-cleanup.task';
 import { registerUser } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { createDatabase, dropDatabase, query } from '../utils/database';
-import { waitFor } from './tcp-proxy';
+import { waitFor } from '../utils/tcp-proxy';
 
 const NEVER = '0 0 1 1 *';
 const EVERY_SECOND = '* * * * * *';
