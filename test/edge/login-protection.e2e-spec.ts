@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { registerUser, uniqueEmail } from '../factories/users';
-import { RedisService } from '../../src/redis/redis.service';
-import { createTestApp, redisUrl, SKIP_WITHOUT_REDIS, TestApp } from '../utils/create-test-app';
+import { createInstancesSharingRedis, createTestApp, SKIP_WITHOUT_REDIS, TestApp } from '../utils/create-test-app';
 import type { Http, HttpResponse } from '../utils/http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { waitFor } from '../utils/tcp-proxy';
 
 let address = 0;
 /** Each attempt comes from another address (through the trusted local proxy): a stuffing botnet. */
@@ -75,15 +72,8 @@ describe('per-account sign-in protection', () => {
 
 describe('per-account sign-in protection across instances', () => {
   it('shares the failure count through Redis', { skip: SKIP_WITHOUT_REDIS }, async () => {
-    const env = { ...ENV, REDIS_URL: redisUrl()!, REDIS_KEY_PREFIX: `latch-edge-${randomBytes(4).toString('hex')}:` };
-    const a = await createTestApp({ env });
-    const b = await createTestApp({ env, databaseUrl: a.databaseUrl });
+    const [a, b] = await createInstancesSharingRedis(ENV);
     try {
-      await waitFor(
-        'Redis',
-        10_000,
-        async () => a.app.get(RedisService).available && b.app.get(RedisService).available,
-      );
       const user = await registerUser(a.api);
       for (const api of [a.api, b.api, a.api, b.api, a.api]) {
         assert.equal((await attempt(api, user.email, 'wrong password!')).status, 401);

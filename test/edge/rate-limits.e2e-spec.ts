@@ -3,7 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import Redis from 'ioredis';
 import { RedisService } from '../../src/redis/redis.service';
-import { createTestApp, redisUrl, SKIP_WITHOUT_REDIS, TestApp } from '../utils/create-test-app';
+import {
+  createInstancesSharingRedis,
+  createTestApp,
+  redisUrl,
+  SKIP_WITHOUT_REDIS,
+  TestApp,
+} from '../utils/create-test-app';
 import type { Http, HttpResponse } from '../utils/http';
 import { LogCapture } from '../observability/log-capture';
 import { TcpProxy, waitFor } from '../utils/tcp-proxy';
@@ -98,20 +104,8 @@ describe('rate limits behind a proxy (TRUST_PROXY as a list)', () => {
 
 describe('rate limits across instances on one Redis', () => {
   it('shares one budget between two instances', { skip: SKIP_WITHOUT_REDIS }, async () => {
-    const env = {
-      RATE_LIMIT_ENABLED: 'true',
-      RATE_LIMIT_LOGIN: '4',
-      REDIS_URL: redisUrl()!,
-      REDIS_KEY_PREFIX: `latch-edge-${randomBytes(4).toString('hex')}:`,
-    };
-    const a = await createTestApp({ env });
-    const b = await createTestApp({ env, databaseUrl: a.databaseUrl });
+    const [a, b] = await createInstancesSharingRedis({ RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_LOGIN: '4' });
     try {
-      await waitFor(
-        'Redis',
-        10_000,
-        async () => a.app.get(RedisService).available && b.app.get(RedisService).available,
-      );
       for (const api of [a.api, b.api, a.api, b.api]) assert.equal((await emptyLogin(api)).status, 400);
       assertRateLimited(await emptyLogin(a.api));
       assertRateLimited(await emptyLogin(b.api));

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createApp } from '../../src/bootstrap';
 import { loadConfig, LatchConfig } from '../../src/config/configuration';
+import { RedisService } from '../../src/redis/redis.service';
 import type { LogDestination } from '../../src/modules/observability/logging/app-logger';
 import { createDatabase, dropDatabase } from './database';
 import { Http } from './http';
@@ -79,3 +80,24 @@ export function redisUrl(): string | undefined {
 }
 
 export const SKIP_WITHOUT_REDIS = redisUrl() ? false : 'REDIS_URL is not set: this test needs a real Redis';
+
+/**
+ * Two instances on one database sharing one Redis (same key prefix), returned once both are
+ * connected to it. Close the second first: Passport's strategies are process-wide, so the
+ * instance created last checks tokens for both.
+ */
+export async function createInstancesSharingRedis(env: Record<string, string>): Promise<[TestApp, TestApp]> {
+  const shared = { REDIS_URL: redisUrl()!, REDIS_KEY_PREFIX: `latch-pair-${randomBytes(4).toString('hex')}:`, ...env };
+  const a = await createTestApp({ env: shared });
+  const b = await createTestApp({ env: shared, databaseUrl: a.databaseUrl });
+  const deadline = Date.now() + 10_000;
+  while (!(a.app.get(RedisService).available && b.app.get(RedisService).available)) {
+    if (Date.now() > deadline) {
+      await b.close();
+      await a.close();
+      throw new Error('the two instances did not reach Redis within 10 s');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return [a, b];
+}
