@@ -2,24 +2,12 @@
 // bare Fastify baseline. Both are separate processes from the load generator, reached over loopback.
 import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../../src/database/embedded-postgres';
 import type { ProbeRequest, ProbeSnapshot } from './probe';
 
 export const ROOT = join(__dirname, '..', '..', '..');
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resident set size and its peak (VmHWM) of a process, in MB, from /proc/<pid>/status. */
 export function readRss(pid: number): { rssMb: number; peakMb: number } {
