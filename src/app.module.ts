@@ -1,9 +1,9 @@
 // Wires the modules for one application instance, with its configuration, global guards and filter.
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, Type } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { EventsModule } from './common/events/events.module';
+import { LifecycleModule } from './common/lifecycle/lifecycle.module';
 import { ProblemDetailsFilter } from './common/filters/problem-details.filter';
 import { ContentTypeGuard } from './common/http/content-type';
 import { configModule, LatchConfig } from './config/configuration';
@@ -23,14 +23,14 @@ import { RedisModule } from './redis/redis.module';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: LatchConfig): DynamicModule {
+  static forRoot(config: LatchConfig, extra: (Type | DynamicModule)[] = []): DynamicModule {
     return {
       module: AppModule,
       imports: [
         configModule(config),
-        EventEmitterModule.forRoot({ wildcard: false, ignoreErrors: true }),
         ScheduleModule.forRoot(),
         EventsModule,
+        LifecycleModule,
         DatabaseModule,
         ObservabilityModule,
         RedisModule,
@@ -42,6 +42,7 @@ export class AppModule {
         AuthModule,
         AuditModule,
         PresenceModule,
+        ...extra,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

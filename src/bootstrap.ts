@@ -1,6 +1,6 @@
 // Builds a configured application: the same adapter options, parsers, pipes, filter and API docs
 // for the production entry point (main.ts) and for every e2e test (test/utils/create-test-app.ts).
-import { Logger, LoggerService, LogLevel, RequestMethod } from '@nestjs/common';
+import { DynamicModule, Logger, LoggerService, LogLevel, RequestMethod, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -10,6 +10,7 @@ import { AppError, ErrorCode } from './common/errors/app-error';
 import { registerHttpEdge } from './common/http/http-edge';
 import { BEARER_SCHEME, OAUTH2_SCHEME, ProblemDetailsSchema } from './common/http/openapi';
 import { createValidationPipe } from './common/http/validation';
+import { installRequestScope } from './common/lifecycle/request-scope';
 import type { LatchConfig } from './config/configuration';
 import type { TrustProxy } from './config/env';
 import { RequestObserver } from './modules/observability/http/request-observer';
@@ -43,6 +44,8 @@ export interface CreateAppOptions {
   logger?: LoggerService | LogLevel[] | false;
   /** Where the default AppLogger writes JSON lines (tests capture them); stdout otherwise. */
   logDestination?: LogDestination;
+  /** Modules wired in beside AppModule's own (e.g. a test's probe listeners). */
+  imports?: (Type | DynamicModule)[];
 }
 
 export async function createApp(config: LatchConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
@@ -55,7 +58,7 @@ export async function createApp(config: LatchConfig, options: CreateAppOptions =
   });
   const appLogger =
     options.logger instanceof AppLogger ? options.logger : createAppLogger(config.app, options.logDestination);
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.imports), adapter, {
     logger: options.logger ?? appLogger,
     bufferLogs: false,
     abortOnError: false,
@@ -64,7 +67,8 @@ export async function createApp(config: LatchConfig, options: CreateAppOptions =
   app.useBodyParser('application/json', { bodyLimit: BODY_LIMIT_BYTES }, parseJson);
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
-  // Request id, request context, Server-Timing, metrics and request logs: first, so every hook after it is timed.
+  // The request context first, then request id, Server-Timing, metrics and request logs, so every hook after them is timed.
+  installRequestScope(fastify);
   app.get(RequestObserver).install(fastify, appLogger.pino);
   await registerHttpEdge(app, config.app); // headers, CORS, compression: before any route exists
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EventEmitter2 } from '@nestjs/event-emitter';
-import { AfterResponseService } from '../../src/common/events/after-response.service';
-import { DomainEvent } from '../../src/common/events/domain-events';
+import { Injectable, Module } from '@nestjs/common';
+import { DomainEvent, LoginFailedEvent, LoginSucceededEvent } from '../../src/common/events/domain-events';
+import { DomainEvents } from '../../src/common/events/domain-events.service';
+import { AfterResponse, BeforeResponse } from '../../src/common/events/listener.decorators';
 import { login, registerUser } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { query } from '../utils/database';
@@ -28,11 +29,44 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Pro
   }
 }
 
+type OnLogin = ((event: LoginSucceededEvent) => unknown) | undefined;
+type OnLoginFailed = ((event: LoginFailedEvent) => unknown) | undefined;
+
+/**
+ * Listeners the tests give work to for their own duration (and take it back in `finally`); without
+ * work they do nothing, so no test leaves a handler behind on the shared app.
+ */
+@Injectable()
+class ProbeListeners {
+  afterLogin: [OnLogin, OnLogin] = [undefined, undefined];
+  beforeLoginFailed: OnLoginFailed;
+
+  @AfterResponse(LoginSucceededEvent)
+  firstAfterLogin(event: LoginSucceededEvent): unknown {
+    return this.afterLogin[0]?.(event);
+  }
+
+  @AfterResponse(LoginSucceededEvent)
+  secondAfterLogin(event: LoginSucceededEvent): unknown {
+    return this.afterLogin[1]?.(event);
+  }
+
+  @BeforeResponse(LoginFailedEvent)
+  durableOnLoginFailed(event: LoginFailedEvent): unknown {
+    return this.beforeLoginFailed?.(event);
+  }
+}
+
+@Module({ providers: [ProbeListeners] })
+class ProbeModule {}
+
 describe('after-response work', () => {
   let t: TestApp;
+  let probe: ProbeListeners;
   const logs = new LogCapture();
   before(async () => {
-    t = await createTestApp({ env: { LOG_LEVEL: 'error' }, logDestination: logs });
+    t = await createTestApp({ env: { LOG_LEVEL: 'error' }, logDestination: logs, imports: [ProbeModule] });
+    probe = t.app.get(ProbeListeners);
   });
   after(() => t.close());
 
@@ -43,8 +77,7 @@ describe('after-response work', () => {
       await sleep(2000);
       finished = true;
     };
-    const events = t.app.get(EventEmitter2);
-    events.on(DomainEvent.LoginSucceeded, slow);
+    probe.afterLogin[0] = slow;
     try {
       const started = Date.now();
       const res = await t.api.post('/auth/login', { email: user.email, password: user.password });
@@ -52,24 +85,22 @@ describe('after-response work', () => {
       assert.equal(res.status, 200);
       assert.equal(finished, false, 'the response came before the slow listener finished');
       assert.ok(elapsed < 1500, `login took ${elapsed} ms`);
-      assert.ok(t.app.get(AfterResponseService).inFlight > 0, 'the slow listener is tracked');
+      assert.ok(t.app.get(DomainEvents).inFlight > 0, 'the slow listener is tracked');
       await waitFor(async () => finished);
     } finally {
-      events.off(DomainEvent.LoginSucceeded, slow);
+      probe.afterLogin[0] = undefined;
     }
   });
 
   it('keeps login working when a listener throws or rejects, logs each failure with its context, and runs the other listeners', async () => {
     const user = await registerUser(t.api);
-    const events = t.app.get(EventEmitter2);
     const throwing = () => {
       throw new Error('listener failure (expected by the test)');
     };
     const rejecting = async () => {
       throw new Error('async listener failure (expected by the test)');
     };
-    events.prependListener(DomainEvent.LoginSucceeded, throwing);
-    events.prependListener(DomainEvent.LoginSucceeded, rejecting);
+    probe.afterLogin = [throwing, rejecting];
     try {
       const res = await t.api.post('/auth/login', { email: user.email, password: user.password });
       assert.equal(res.status, 200);
@@ -86,8 +117,7 @@ describe('after-response work', () => {
         return me.body.lastLoginAt !== null;
       });
     } finally {
-      events.off(DomainEvent.LoginSucceeded, throwing);
-      events.off(DomainEvent.LoginSucceeded, rejecting);
+      probe.afterLogin = [undefined, undefined];
     }
   });
 
@@ -171,25 +201,29 @@ describe('after-response work', () => {
     const user = await registerUser(t.api);
     let settled = false;
     // The same path the audit trail takes, made slow, on an event of a failed login.
-    t.app.get(AfterResponseService).onEventBeforeResponse([DomainEvent.LoginFailed], 'slow-durable-test', async (e) => {
-      if ((e as { userId?: string }).userId !== user.id) return;
+    probe.beforeLoginFailed = async (e: LoginFailedEvent) => {
+      if (e.userId !== user.id) return;
       await sleep(600);
       settled = true;
-    });
-    const res = await t.api.post('/auth/login', { email: user.email, password: 'not the right password' });
-    assert.equal(res.status, 401);
-    assert.equal(settled, true, 'the 401 waited for the durable work');
+    };
+    try {
+      const res = await t.api.post('/auth/login', { email: user.email, password: 'not the right password' });
+      assert.equal(res.status, 401);
+      assert.equal(settled, true, 'the 401 waited for the durable work');
+    } finally {
+      probe.beforeLoginFailed = undefined;
+    }
   });
 
   it('waits for pending listener work when the application closes', async () => {
-    const own = await createTestApp();
+    const own = await createTestApp({ imports: [ProbeModule] });
     try {
       const user = await registerUser(own.api);
       let finished = false;
-      own.app.get(EventEmitter2).on(DomainEvent.LoginSucceeded, async () => {
+      own.app.get(ProbeListeners).afterLogin[0] = async () => {
         await sleep(1500);
         finished = true;
-      });
+      };
       assert.equal((await own.api.post('/auth/login', { email: user.email, password: user.password })).status, 200);
       assert.equal(finished, false);
       await own.close();

@@ -1,5 +1,6 @@
 // The one way e2e tests boot Latch: the real application (same createApp as main.ts) on a real
 // PostgreSQL database of its own, listening on a loopback port.
+import type { DynamicModule, Type } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Receives the app's JSON log lines instead of stdout (raise LOG_LEVEL in env to see them). */
   logDestination?: LogDestination;
+  /** Extra modules wired into the app (e.g. a test's probe listeners, kept to that app). */
+  imports?: (Type | DynamicModule)[];
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -51,7 +54,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     ...options.env,
   };
   const config = loadConfig(env);
-  const app = await createApp(config, { logDestination: options.logDestination });
+  const app = await createApp(config, { logDestination: options.logDestination, imports: options.imports });
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -1,10 +1,12 @@
-// Global: every module's events go through the one AfterResponseService (see its header).
+// Global: every module publishes through, and is heard by, the one DomainEvents (see its header).
 import { Global, Module } from '@nestjs/common';
-import { AfterResponseService } from './after-response.service';
+import { DiscoveryModule } from '@nestjs/core';
+import { DomainEvents } from './domain-events.service';
 
 @Global()
 @Module({
-  providers: [AfterResponseService],
-  exports: [AfterResponseService],
+  imports: [DiscoveryModule],
+  providers: [DomainEvents],
+  exports: [DomainEvents],
 })
 export class EventsModule {}

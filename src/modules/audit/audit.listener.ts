@@ -4,17 +4,20 @@
 // whose record a crash could lose. Routine token refreshes, the bulk of the traffic, are batched
 // after the response into one INSERT per short window: finished on SIGTERM, lost only to a crash
 // (README "How it works").
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AfterResponseService } from '../../common/events/after-response.service';
-import { ClientInfo, DomainEvent } from '../../common/events/domain-events';
+import { ClientInfo, DomainEvent, DomainEventName } from '../../common/events/domain-events';
+import { DomainEvents } from '../../common/events/domain-events.service';
+import { BeforeResponse } from '../../common/events/listener.decorators';
 import type { AuthEventOutcome } from './auth-event.entity';
 import { AuthEventsRepository, NewAuthEvent } from './auth-events.repository';
 
 const FAILURES: ReadonlySet<string> = new Set([DomainEvent.LoginFailed, DomainEvent.RefreshReuseDetected]);
 
 /** Routine events whose records are batched after the response instead of held before it. */
-const BATCHED: ReadonlySet<string> = new Set([DomainEvent.TokenRefreshed]);
+const BATCHED: readonly DomainEventName[] = [DomainEvent.TokenRefreshed];
+/** Every other event: its record is committed before the response. */
+const DURABLE = Object.values(DomainEvent).filter((name) => !BATCHED.includes(name));
 /** How long a batch collects records before its one INSERT, and its largest size. */
 const BATCH_WINDOW_MS = 100;
 const BATCH_MAX = 500;
@@ -53,31 +56,26 @@ export function toAuditRecord(event: AuditableEvent): NewAuthEvent {
 }
 
 @Injectable()
-export class AuditListener implements OnModuleInit {
+export class AuditListener {
   private batch: NewAuthEvent[] = [];
 
   constructor(
-    private readonly work: AfterResponseService,
+    private readonly work: DomainEvents,
     private readonly events: AuthEventsRepository,
   ) {}
 
-  onModuleInit(): void {
-    const names = Object.values(DomainEvent);
-    this.work.onEventBeforeResponse(
-      names.filter((name) => !BATCHED.has(name)),
-      'audit',
-      (event) => this.events.append(toAuditRecord(event as AuditableEvent)),
-    );
-    this.work.onEventBeforeResponse(
-      names.filter((name) => BATCHED.has(name)),
-      'audit batch',
-      (event) => this.enqueue(toAuditRecord(event as AuditableEvent)),
-    );
+  @BeforeResponse(...DURABLE)
+  async record(event: AuditableEvent): Promise<void> {
+    await this.events.append(toAuditRecord(event));
   }
 
-  /** Adds a record to the open batch; the first record of a batch schedules its flush as tracked work. */
-  private enqueue(record: NewAuthEvent): void {
-    this.batch.push(record);
+  /**
+   * Adds a record to the open batch (in memory, before the response); the first record of a batch
+   * schedules its flush as tracked work, after the response.
+   */
+  @BeforeResponse(...BATCHED)
+  enqueue(event: AuditableEvent): void {
+    this.batch.push(toAuditRecord(event));
     if (this.batch.length === 1) {
       void this.work.track('audit batch', () => sleep(BATCH_WINDOW_MS).then(() => this.flush()));
     } else if (this.batch.length >= BATCH_MAX) {

@@ -4,7 +4,6 @@
 import { Injectable } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { ConfigService } from '@nestjs/config';
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
@@ -20,7 +19,7 @@ import { MailService } from '../mail/mail.service';
 import { OneTimeTokensService } from '../tokens/one-time-tokens.service';
 import { TokensService } from '../tokens/tokens.service';
 import { UsersService } from '../users/users.service';
-import { AfterResponseService } from '../../common/events/after-response.service';
+import { DomainEvents } from '../../common/events/domain-events.service';
 import { AuthService } from './auth.service';
 import { PasswordResetRequestsRepository } from './password-reset-requests.repository';
 import { EmailVerificationService } from './email-verification.service';
@@ -61,9 +60,8 @@ export class AccountRecoveryService {
     private readonly verification: EmailVerificationService,
     private readonly quota: MailRequestQuota,
     private readonly auth: AuthService,
-    private readonly events: EventEmitter2,
+    private readonly events: DomainEvents,
     private readonly resetRequests: PasswordResetRequestsRepository,
-    private readonly afterResponse: AfterResponseService,
     config: ConfigService<LatchConfig, true>,
   ) {
     this.config = config.get('auth', { infer: true });
@@ -79,7 +77,7 @@ export class AccountRecoveryService {
    */
   async forgotPassword(email: string): Promise<void> {
     const id = await this.resetRequests.record(email.normalize('NFC').trim());
-    void this.afterResponse.track('password reset request', () =>
+    void this.events.track('password reset request', () =>
       this.limitResetProcessing(() => this.processResetRequest(id)),
     );
   }
@@ -159,7 +157,7 @@ export class AccountRecoveryService {
     });
     // ...and again after it, for a session opened with the old password while the transaction ran.
     ended.push(...(await this.tokens.revokeAllSessions(userId, 'password_reset')));
-    this.emit(new PasswordResetEvent(userId, client));
+    this.events.publish(new PasswordResetEvent(userId, client));
     await this.auth.sessionsEnded(userId, ended, 'password_reset', client);
   }
 
@@ -186,7 +184,7 @@ export class AccountRecoveryService {
       });
     });
     const ended = await this.tokens.revokeAllSessions(user.id, 'password_changed', auth.sessionId);
-    this.emit(new PasswordChangedEvent(user.id, client));
+    this.events.publish(new PasswordChangedEvent(user.id, client));
     await this.auth.sessionsEnded(user.id, ended, 'password_changed', client);
   }
 
@@ -199,7 +197,7 @@ export class AccountRecoveryService {
       return owner;
     });
     // Announced after the commit, so that no cache reloads the unverified row in between.
-    this.emit(new UserUpdatedEvent(userId));
+    this.events.publish(new UserUpdatedEvent(userId));
   }
 
   /** Queues a fresh verification mail unless the address is verified or over its quota. */
@@ -208,9 +206,5 @@ export class AccountRecoveryService {
     if (!user || user.emailVerified) return;
     if (!(await this.quota.take('verify-email', user.email))) return;
     await this.db.transaction((manager) => this.verification.queue(manager, user));
-  }
-
-  private emit(event: { name: string }): void {
-    this.events.emit(event.name, event);
   }
 }

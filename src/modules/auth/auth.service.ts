@@ -2,7 +2,6 @@
 // Only what the caller waits for happens here: side effects are events handled after the response.
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
@@ -17,6 +16,7 @@ import {
   TokenRefreshedEvent,
   UserRegisteredEvent,
 } from '../../common/events/domain-events';
+import { DomainEvents } from '../../common/events/domain-events.service';
 import type { AuthContext } from '../../common/http/auth-context';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
 import { LoginProtectionService } from '../throttle/login-protection.service';
@@ -51,7 +51,7 @@ export class AuthService {
     private readonly accessTokens: AccessTokenService,
     private readonly passwords: PasswordHasher,
     private readonly loginProtection: LoginProtectionService,
-    private readonly events: EventEmitter2,
+    private readonly events: DomainEvents,
     config: ConfigService<LatchConfig, true>,
     @InjectDataSource() private readonly db: DataSource,
     private readonly verification: EmailVerificationService,
@@ -79,7 +79,7 @@ export class AuthService {
       await this.verification.queue(manager, created);
       return created;
     });
-    this.emit(new UserRegisteredEvent(user.id, user.email, client));
+    this.events.publish(new UserRegisteredEvent(user.id, user.email, client));
     return user;
   }
 
@@ -97,7 +97,7 @@ export class AuthService {
     await this.loginProtection.admit(account).catch((error: unknown) => {
       // 429 while this account name must wait; no account lookup, so the event names no user.
       if (error instanceof AppError && error.code === ErrorCode.RateLimited) {
-        this.emit(new LoginFailedEvent(null, 'locked', client));
+        this.events.publish(new LoginFailedEvent(null, 'locked', client));
       }
       throw error;
     });
@@ -112,16 +112,16 @@ export class AuthService {
     }
     if (valid) await this.loginProtection.succeeded(account);
     if (!found || !valid) {
-      this.emit(new LoginFailedEvent(found?.id ?? null, 'invalid_credentials', client));
+      this.events.publish(new LoginFailedEvent(found?.id ?? null, 'invalid_credentials', client));
       throw invalidCredentials();
     }
     if (found.status !== 'active') {
       const [code, message, reason] = STATUS_ERRORS[found.status];
-      this.emit(new LoginFailedEvent(found.id, reason, client));
+      this.events.publish(new LoginFailedEvent(found.id, reason, client));
       throw new AppError(code, message);
     }
     if (this.config.emailVerificationRequired && !found.emailVerified) {
-      this.emit(new LoginFailedEvent(found.id, 'email_not_verified', client));
+      this.events.publish(new LoginFailedEvent(found.id, 'email_not_verified', client));
       throw new AppError(ErrorCode.EmailNotVerified, 'Verify your e-mail address before signing in.');
     }
     if (this.passwords.needsRehash(found.passwordHash)) this.upgradeHash(found.id, password);
@@ -132,14 +132,14 @@ export class AuthService {
   async startSession(user: UserEntity, client: ClientInfo): Promise<TokenPairResponse> {
     const { session, refreshToken } = await this.tokens.startSession(user.id, client);
     const issued = this.issue(user, session, refreshToken);
-    this.emit(new LoginSucceededEvent(user.id, session.id, client));
+    this.events.publish(new LoginSucceededEvent(user.id, session.id, client));
     return this.pair(issued, user);
   }
 
   async refresh(presented: string, client: ClientInfo): Promise<TokenPairResponse> {
     const outcome = await this.tokens.refresh(presented);
     if (outcome.kind === 'reuse') {
-      this.emit(new RefreshReuseDetectedEvent(outcome.userId, outcome.sessionId, client));
+      this.events.publish(new RefreshReuseDetectedEvent(outcome.userId, outcome.sessionId, client));
       await this.sessionsEnded(outcome.userId, [outcome.sessionId], 'reuse', client);
       throw invalidRefreshToken();
     }
@@ -156,7 +156,7 @@ export class AuthService {
     }
     const issued = this.issue(user, session, refreshToken);
     await this.tokens.rememberForGrace(presented, issued);
-    this.emit(new TokenRefreshedEvent(user.id, session.id, client));
+    this.events.publish(new TokenRefreshedEvent(user.id, session.id, client));
     return this.pair(issued, user);
   }
 
@@ -208,7 +208,7 @@ export class AuthService {
   ): Promise<void> {
     if (sessionIds.length === 0) return;
     const lastSessionEnded = (await this.tokens.countLiveSessions(userId)) === 0;
-    this.emit(new SessionRevokedEvent(userId, sessionIds, reason, lastSessionEnded, client));
+    this.events.publish(new SessionRevokedEvent(userId, sessionIds, reason, lastSessionEnded, client));
   }
 
   /** Signs an access token for the session and bundles it with the session's refresh token. */
@@ -244,9 +244,5 @@ export class AuthService {
       .catch((error: unknown) =>
         this.logger.warn(`Could not upgrade the password hash of ${userId}: ${String(error)}`),
       );
-  }
-
-  private emit(event: { name: string }): void {
-    this.events.emit(event.name, event);
   }
 }

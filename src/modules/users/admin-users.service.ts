@@ -2,7 +2,6 @@
 // conditional UPDATE, so two admins acting at once cannot both "approve"; disabling also ends every
 // session of the user in the same request (the JWT guard refuses a disabled user's tokens anyway).
 import { Injectable } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import {
   ClientInfo,
@@ -12,6 +11,7 @@ import {
   UserEnabledEvent,
   UserUpdatedEvent,
 } from '../../common/events/domain-events';
+import { DomainEvents } from '../../common/events/domain-events.service';
 import { TokensService } from '../tokens/tokens.service';
 import type { UserEntity, UserStatus } from './user.entity';
 import { UsersRepository } from './users.repository';
@@ -30,7 +30,7 @@ export class AdminUsersService {
     private readonly users: UsersService,
     private readonly directory: UsersRepository,
     private readonly tokens: TokensService,
-    private readonly events: EventEmitter2,
+    private readonly events: DomainEvents,
   ) {}
 
   async list(query: { status?: UserStatus; page: number; limit: number }): Promise<UserPage> {
@@ -50,7 +50,7 @@ export class AdminUsersService {
   async approve(id: string, actorId: string, client: ClientInfo): Promise<UserEntity> {
     const user = await this.users.changeStatus(id, ['pending_approval'], 'active');
     if (!user) return this.get(id);
-    this.emit(new UserApprovedEvent(id, actorId, client), new UserUpdatedEvent(id));
+    this.events.publish(new UserApprovedEvent(id, actorId, client), new UserUpdatedEvent(id));
     return user;
   }
 
@@ -60,8 +60,8 @@ export class AdminUsersService {
     const user = await this.users.changeStatus(id, ['active', 'pending_approval'], 'disabled');
     if (!user) return this.get(id);
     const ended = await this.tokens.revokeAllSessions(id, 'disabled');
-    this.emit(new UserDisabledEvent(id, actorId, client), new UserUpdatedEvent(id));
-    if (ended.length > 0) this.emit(new SessionRevokedEvent(id, ended, 'disabled', true, client));
+    this.events.publish(new UserDisabledEvent(id, actorId, client), new UserUpdatedEvent(id));
+    if (ended.length > 0) this.events.publish(new SessionRevokedEvent(id, ended, 'disabled', true, client));
     return user;
   }
 
@@ -69,11 +69,7 @@ export class AdminUsersService {
   async enable(id: string, actorId: string, client: ClientInfo): Promise<UserEntity> {
     const user = await this.users.changeStatus(id, ['disabled'], 'active');
     if (!user) return this.get(id);
-    this.emit(new UserEnabledEvent(id, actorId, client), new UserUpdatedEvent(id));
+    this.events.publish(new UserEnabledEvent(id, actorId, client), new UserUpdatedEvent(id));
     return user;
-  }
-
-  private emit(...events: { name: string }[]): void {
-    for (const event of events) this.events.emit(event.name, event);
   }
 }

@@ -1,9 +1,9 @@
 // Accounts: lookups, profile changes and status. Emits UserUpdated so caches can forget a user.
 import { Injectable, Optional } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { EntityManager } from 'typeorm';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import { UserUpdatedEvent } from '../../common/events/domain-events';
+import { DomainEvents } from '../../common/events/domain-events.service';
 import { CacheKind, StateCache } from '../cache/state-cache.service';
 import { UserEntity, UserStatus } from './user.entity';
 import { NewUser, UsersRepository, UserWithPassword } from './users.repository';
@@ -30,7 +30,7 @@ const USER_CODEC = {
 export class UsersService {
   constructor(
     private readonly users: UsersRepository,
-    private readonly events: EventEmitter2,
+    private readonly events: DomainEvents,
     /** Absent only in unit tests that build the service by hand. */
     @Optional() private readonly cache?: StateCache,
   ) {}
@@ -68,15 +68,13 @@ export class UsersService {
   async setPasswordHash(id: string, passwordHash: string, manager?: EntityManager): Promise<void> {
     await this.users.setPasswordHash(id, passwordHash, manager);
     await this.forgetCached(id);
-    const event = new UserUpdatedEvent(id);
-    this.events.emit(event.name, event);
+    this.events.publish(new UserUpdatedEvent(id));
   }
 
   async markEmailVerified(id: string, manager?: EntityManager): Promise<void> {
     if (!(await this.users.markEmailVerified(id, manager))) return;
     await this.forgetCached(id);
-    const event = new UserUpdatedEvent(id);
-    this.events.emit(event.name, event);
+    this.events.publish(new UserUpdatedEvent(id));
   }
 
   async updateProfile(
@@ -86,8 +84,7 @@ export class UsersService {
     const user = await this.users.updateProfile(id, changes);
     if (!user) throw new AppError(ErrorCode.NotFound, 'No such user.');
     await this.forgetCached(id);
-    const event = new UserUpdatedEvent(id);
-    this.events.emit(event.name, event);
+    this.events.publish(new UserUpdatedEvent(id));
     return user;
   }
 

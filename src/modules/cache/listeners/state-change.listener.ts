@@ -2,8 +2,8 @@
 // drops the cached copy, so a write path added later that forgets to call StateCache.forget() is
 // still corrected right after its response (the owners' evictions happen before it).
 import { Injectable } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
 import { DomainEvent, SessionRevokedEvent } from '../../../common/events/domain-events';
+import { AfterResponse } from '../../../common/events/listener.decorators';
 import { CacheKind, StateCache } from '../state-cache.service';
 
 const USER_CHANGES = [
@@ -15,18 +15,16 @@ const USER_CHANGES = [
   DomainEvent.PasswordReset,
 ];
 
-const OPTIONS = { async: true, promisify: true, suppressErrors: true } as const;
-
 @Injectable()
 export class StateChangeListener {
   constructor(private readonly cache: StateCache) {}
 
-  @OnEvent(USER_CHANGES, OPTIONS)
+  @AfterResponse(...USER_CHANGES)
   async userChanged(event: { userId: string }): Promise<void> {
     await this.cache.forget(CacheKind.User, [event.userId]);
   }
 
-  @OnEvent(DomainEvent.SessionRevoked, OPTIONS)
+  @AfterResponse(SessionRevokedEvent)
   async sessionsRevoked(event: SessionRevokedEvent): Promise<void> {
     await this.cache.forget(CacheKind.Session, event.sessionIds);
   }

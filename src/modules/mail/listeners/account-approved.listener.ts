@@ -1,25 +1,19 @@
 // "Your account was approved", queued when an administrator approves a pending account. Queued
-// before the approval's response is sent (AfterResponseService), so a crash cannot lose it.
-import { Injectable, OnModuleInit } from '@nestjs/common';
-import { AfterResponseService } from '../../../common/events/after-response.service';
-import { DomainEvent, UserApprovedEvent } from '../../../common/events/domain-events';
+// before the approval's response is sent (@BeforeResponse), so a crash cannot lose it.
+import { Injectable } from '@nestjs/common';
+import { UserApprovedEvent } from '../../../common/events/domain-events';
+import { BeforeResponse } from '../../../common/events/listener.decorators';
 import { UsersService } from '../../users/users.service';
 import { MailService } from '../mail.service';
 
 @Injectable()
-export class AccountApprovedListener implements OnModuleInit {
+export class AccountApprovedListener {
   constructor(
-    private readonly work: AfterResponseService,
     private readonly users: UsersService,
     private readonly mail: MailService,
   ) {}
 
-  onModuleInit(): void {
-    this.work.onEventBeforeResponse([DomainEvent.UserApproved], 'mail: account-approved', (event) =>
-      this.onApproved(event as UserApprovedEvent),
-    );
-  }
-
+  @BeforeResponse(UserApprovedEvent)
   async onApproved(event: UserApprovedEvent): Promise<void> {
     const user = await this.users.getById(event.userId);
     if (!user) return;

@@ -1,24 +1,23 @@
 // "New sign-in from a device we have not seen", when LOGIN_NOTIFY_NEW_DEVICE=true. A user's first
 // sign-in only records the device; later sign-ins from an unseen user agent and address are mailed.
-// The notice is queued before the login's response is sent (AfterResponseService), so a crash
-// cannot lose it; with the option off, nothing is registered and logins pay nothing.
-import { Injectable, OnModuleInit } from '@nestjs/common';
+// The notice is queued before the login's response is sent (@BeforeResponse), so a crash cannot
+// lose it; with the option off, the listener returns at once and logins pay nothing.
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AfterResponseService } from '../../../common/events/after-response.service';
-import { DomainEvent, LoginSucceededEvent } from '../../../common/events/domain-events';
+import { LoginSucceededEvent } from '../../../common/events/domain-events';
+import { BeforeResponse } from '../../../common/events/listener.decorators';
 import type { LatchConfig } from '../../../config/configuration';
 import { UsersService } from '../../users/users.service';
 import { KnownDevicesRepository } from '../known-devices.repository';
 import { MailService } from '../mail.service';
 
 @Injectable()
-export class NewDeviceListener implements OnModuleInit {
+export class NewDeviceListener {
   private readonly enabled: boolean;
 
   constructor(
-    private readonly work: AfterResponseService,
     @InjectDataSource() private readonly db: DataSource,
     private readonly devices: KnownDevicesRepository,
     private readonly users: UsersService,
@@ -28,14 +27,9 @@ export class NewDeviceListener implements OnModuleInit {
     this.enabled = config.get('auth', { infer: true }).loginNotifyNewDevice;
   }
 
-  onModuleInit(): void {
-    if (!this.enabled) return;
-    this.work.onEventBeforeResponse([DomainEvent.LoginSucceeded], 'mail: new-device', (event) =>
-      this.onLogin(event as LoginSucceededEvent),
-    );
-  }
-
+  @BeforeResponse(LoginSucceededEvent)
   async onLogin(event: LoginSucceededEvent): Promise<void> {
+    if (!this.enabled) return;
     const user = await this.users.getById(event.userId);
     if (!user) return;
     await this.db.transaction(async (manager) => {

@@ -1,26 +1,20 @@
 // "We signed out one of your sessions": an old refresh token was presented again after it had been
 // replaced, so the session was revoked as possibly stolen. One notice per session (dedupe key),
-// queued before the refresh's 401 is sent (AfterResponseService), so a crash cannot lose it.
-import { Injectable, OnModuleInit } from '@nestjs/common';
-import { AfterResponseService } from '../../../common/events/after-response.service';
-import { DomainEvent, RefreshReuseDetectedEvent } from '../../../common/events/domain-events';
+// queued before the refresh's 401 is sent (@BeforeResponse), so a crash cannot lose it.
+import { Injectable } from '@nestjs/common';
+import { RefreshReuseDetectedEvent } from '../../../common/events/domain-events';
+import { BeforeResponse } from '../../../common/events/listener.decorators';
 import { UsersService } from '../../users/users.service';
 import { MailService } from '../mail.service';
 
 @Injectable()
-export class SessionRevokedListener implements OnModuleInit {
+export class SessionRevokedListener {
   constructor(
-    private readonly work: AfterResponseService,
     private readonly users: UsersService,
     private readonly mail: MailService,
   ) {}
 
-  onModuleInit(): void {
-    this.work.onEventBeforeResponse([DomainEvent.RefreshReuseDetected], 'mail: session-revoked', (event) =>
-      this.onReuse(event as RefreshReuseDetectedEvent),
-    );
-  }
-
+  @BeforeResponse(RefreshReuseDetectedEvent)
   async onReuse(event: RefreshReuseDetectedEvent): Promise<void> {
     const user = await this.users.getById(event.userId);
     if (!user) return;

@@ -1,5 +1,6 @@
-// Fastify hooks that observe every request: the request id (in and out), the request context the
-// rest of the code logs and times against, the Server-Timing header, the request duration
+// Fastify hooks that observe every request: the request id header (the id and the request context
+// the rest of the code logs and times against are opened by src/common/lifecycle/request-scope.ts,
+// installed just before these), handler timing, the Server-Timing header, the request duration
 // histogram, login/refresh/register outcomes, and one log line per request (a warning with the
 // timing breakdown when slower than SLOW_REQUEST_MS).
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
@@ -7,10 +8,14 @@ import { ConfigService } from '@nestjs/config';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import type { Logger as PinoLogger } from 'pino';
+import {
+  REQUEST_ID_HEADER,
+  RequestContext,
+  requestContextOf,
+  runInRequestContext,
+} from '../../../common/request-context';
 import type { LatchConfig } from '../../../config/configuration';
 import { AuthFlow, Metrics } from '../metrics/metrics.service';
-import { newRequestContext, RequestContext, runInRequestContext } from '../request-context';
-import { REQUEST_ID_HEADER, requestIdFrom } from './request-id';
 
 const QUIET_ROUTES = /^\/(health\/|metrics$)/;
 
@@ -80,7 +85,6 @@ function resultFromStatus(flow: AuthFlow, status: number, request: FastifyReques
 @Injectable()
 export class RequestObserver implements OnApplicationBootstrap {
   private readonly slowRequestMs: number;
-  private readonly contexts = new WeakMap<FastifyRequest, RequestContext>();
   private fastify?: FastifyInstance;
 
   constructor(
@@ -90,21 +94,23 @@ export class RequestObserver implements OnApplicationBootstrap {
     this.slowRequestMs = config.get('app', { infer: true }).slowRequestMs;
   }
 
-  /** Installs the hooks; call before the routes are registered (that is, before app.init()). */
+  /**
+   * Installs the hooks; call after installRequestScope() and before the routes are registered
+   * (that is, before app.init()).
+   */
   install(fastify: FastifyInstance, logger: PinoLogger): void {
     this.fastify = fastify;
     fastify.addHook('onRequest', (request, reply, done) => {
-      const context = newRequestContext(requestIdFrom(request.headers[REQUEST_ID_HEADER]));
-      context.auth = () => (request as FastifyRequest & { user?: { userId?: unknown; sessionId?: unknown } }).user;
-      this.contexts.set(request, context);
-      void reply.header(REQUEST_ID_HEADER, context.requestId);
-      runInRequestContext(context, done);
+      const context = requestContextOf(request);
+      if (context) {
+        context.auth = () => (request as FastifyRequest & { user?: { userId?: unknown; sessionId?: unknown } }).user;
+        void reply.header(REQUEST_ID_HEADER, context.requestId);
+      }
+      done();
     });
 
-    // Body parsing runs outside the context it was started in, so the handler (guards included)
-    // is re-entered into it here.
     fastify.addHook('preHandler', (request, _reply, done) => {
-      const context = this.contexts.get(request);
+      const context = requestContextOf(request);
       if (!context) return done();
       context.handlerStartedAt = performance.now();
       runInRequestContext(context, () => {
@@ -114,7 +120,7 @@ export class RequestObserver implements OnApplicationBootstrap {
     });
 
     fastify.addHook('onResponse', (request, reply, done) => {
-      const context = this.contexts.get(request);
+      const context = requestContextOf(request);
       if (context) runInRequestContext(context, () => this.completed(request, reply, context, logger));
       done();
     });
@@ -126,7 +132,7 @@ export class RequestObserver implements OnApplicationBootstrap {
    */
   onApplicationBootstrap(): void {
     this.fastify?.addHook('onSend', (request, reply, payload, done) => {
-      const context = this.contexts.get(request);
+      const context = requestContextOf(request);
       if (context) {
         context.handlerEndedAt ??= performance.now();
         void reply.header(REQUEST_ID_HEADER, context.requestId);

@@ -6,7 +6,7 @@ import type { LoggerService } from '@nestjs/common';
 import pino, { type DestinationStream, type Level, type Logger as PinoLogger } from 'pino';
 import pinoPretty from 'pino-pretty';
 import type { AppConfig } from '../../../config/configuration';
-import { currentRequestContext, requestLogFields } from '../request-context';
+import { currentRequestContext, requestLogFields } from '../../../common/request-context';
 import { redactText, redactValue } from './redact';
 
 export type LogDestination = DestinationStream;

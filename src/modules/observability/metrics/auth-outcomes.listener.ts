@@ -2,46 +2,48 @@
 // caller turned out to be) on the request context; the request observer counts it once when the
 // response is sent, so answers no event speaks for (rate limits, bad input) are counted too.
 // Outside a request the outcome is counted at once.
-// Ordinary listeners run after the response (AfterResponseService), too late for the request's
-// count and log line, so these register as before-response handlers: synchronous and trivial,
-// they hold no response back.
-import { Injectable, OnModuleInit } from '@nestjs/common';
-import { AfterResponseService } from '../../../common/events/after-response.service';
+// These run before the response (@BeforeResponse): after it would be too late for the request's
+// count and log line. Synchronous and trivial, they hold no response back.
+import { Injectable } from '@nestjs/common';
 import {
-  DomainEvent,
   LoginFailedEvent,
   LoginSucceededEvent,
   RefreshReuseDetectedEvent,
   TokenRefreshedEvent,
   UserRegisteredEvent,
 } from '../../../common/events/domain-events';
-import { currentRequestContext } from '../request-context';
+import { BeforeResponse } from '../../../common/events/listener.decorators';
+import { currentRequestContext } from '../../../common/request-context';
 import { AuthFlow, Metrics } from './metrics.service';
 
 @Injectable()
-export class AuthOutcomesListener implements OnModuleInit {
-  constructor(
-    private readonly metrics: Metrics,
-    private readonly afterResponse: AfterResponseService,
-  ) {}
+export class AuthOutcomesListener {
+  constructor(private readonly metrics: Metrics) {}
 
-  onModuleInit(): void {
-    const on = <E>(event: string, handler: (event: E) => void): void =>
-      this.afterResponse.onEventBeforeResponse([event], `metrics: ${event}`, (payload) => handler(payload as E));
-    on(DomainEvent.LoginSucceeded, (event: LoginSucceededEvent) =>
-      this.note('login', 'success', event.userId, event.sessionId),
-    );
-    on(DomainEvent.LoginFailed, (event: LoginFailedEvent) =>
-      this.note('login', event.reason, event.userId ?? undefined),
-    );
-    on(DomainEvent.TokenRefreshed, (event: TokenRefreshedEvent) =>
-      this.note('refresh', 'success', event.userId, event.sessionId),
-    );
-    on(DomainEvent.RefreshReuseDetected, (event: RefreshReuseDetectedEvent) => {
-      this.metrics.refreshReuse.inc();
-      this.note('refresh', 'reuse_detected', event.userId, event.sessionId);
-    });
-    on(DomainEvent.UserRegistered, (event: UserRegisteredEvent) => this.note('register', 'success', event.userId));
+  @BeforeResponse(LoginSucceededEvent)
+  loginSucceeded(event: LoginSucceededEvent): void {
+    this.note('login', 'success', event.userId, event.sessionId);
+  }
+
+  @BeforeResponse(LoginFailedEvent)
+  loginFailed(event: LoginFailedEvent): void {
+    this.note('login', event.reason, event.userId ?? undefined);
+  }
+
+  @BeforeResponse(TokenRefreshedEvent)
+  refreshed(event: TokenRefreshedEvent): void {
+    this.note('refresh', 'success', event.userId, event.sessionId);
+  }
+
+  @BeforeResponse(RefreshReuseDetectedEvent)
+  reuseDetected(event: RefreshReuseDetectedEvent): void {
+    this.metrics.refreshReuse.inc();
+    this.note('refresh', 'reuse_detected', event.userId, event.sessionId);
+  }
+
+  @BeforeResponse(UserRegisteredEvent)
+  registered(event: UserRegisteredEvent): void {
+    this.note('register', 'success', event.userId);
   }
 
   private note(flow: AuthFlow, result: string, userId?: string, sessionId?: string): void {

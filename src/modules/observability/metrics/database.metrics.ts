@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
-import { addRequestTiming, currentRequestContext } from '../request-context';
+import { addRequestTiming, currentRequestContext } from '../../../common/request-context';
 import { Metrics } from './metrics.service';
 
 const INSTRUMENTED = Symbol('latch.instrumented');

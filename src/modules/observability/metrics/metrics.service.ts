@@ -3,7 +3,7 @@
 // gauges that mirror state elsewhere (pool, outbox, cache) are filled by collectors at scrape time.
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { addRequestTiming } from '../request-context';
+import { addRequestTiming } from '../../../common/request-context';
 
 export type AuthFlow = 'login' | 'refresh' | 'register';
 export type BcryptOperation = 'hash' | 'compare';

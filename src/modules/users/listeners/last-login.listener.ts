@@ -1,14 +1,14 @@
 // Stamps last login after the response. Best effort by design: a crash may lose a stamp (README).
 import { Injectable } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
-import { DomainEvent, LoginSucceededEvent } from '../../../common/events/domain-events';
+import { LoginSucceededEvent } from '../../../common/events/domain-events';
+import { AfterResponse } from '../../../common/events/listener.decorators';
 import { UsersService } from '../users.service';
 
 @Injectable()
 export class LastLoginListener {
   constructor(private readonly users: UsersService) {}
 
-  @OnEvent(DomainEvent.LoginSucceeded, { async: true, promisify: true, suppressErrors: true })
+  @AfterResponse(LoginSucceededEvent)
   async stamp(event: LoginSucceededEvent): Promise<void> {
     await this.users.stampLastLogin(event.userId, event.at);
   }

@@ -1,8 +1,11 @@
-// Per-request context carried through async work with AsyncLocalStorage: the request id, who the
-// caller is once known, the auth outcome the domain events reported, and the time spent in bcrypt
-// and in the database. Log lines read it to stamp the request; Server-Timing and slow-request
-// warnings read the timings.
+// The one per-request context, carried through async work with AsyncLocalStorage. It owns what a
+// request knows about itself: its id, who the caller is once known, the auth outcome the domain
+// events reported, the time spent in bcrypt and in the database (observability reads these for log
+// lines, Server-Timing and slow-request warnings), and the durable work its response must wait for
+// (DomainEvents adds to it, the request-scope hook waits for it). The hook in
+// src/common/lifecycle/request-scope.ts opens it for every HTTP request.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 
 export type TimedWork = 'db' | 'bcrypt';
@@ -26,12 +29,44 @@ export interface RequestContext {
   /** Result label an auth domain event reported for this request (login, refresh, register). */
   outcome?: string;
   readonly timings: RequestTimings;
+  /** Durable (before-response) work the response waits for. */
+  readonly held: Set<Promise<void>>;
+  /** Set once the response is on its way: durable work started later no longer holds it. */
+  responseSent: boolean;
+}
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:=+/@-]{1,128}$/;
+
+/**
+ * The request id: the caller's X-Request-Id when it is a sane token (so a proxy's or client's id
+ * threads through), otherwise a fresh UUID. The charset keeps it safe to print in any log format.
+ */
+export function requestIdFrom(header: string | string[] | undefined): string {
+  return typeof header === 'string' && ACCEPTABLE_REQUEST_ID.test(header) ? header : randomUUID();
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
+/** Hooks that run outside the async context (onSend, onResponse) find a request's context here. */
+const byRequest = new WeakMap<object, RequestContext>();
 
 export function newRequestContext(requestId: string): RequestContext {
-  return { requestId, startedAt: performance.now(), timings: { db: 0, dbQueries: 0, bcrypt: 0 } };
+  return {
+    requestId,
+    startedAt: performance.now(),
+    timings: { db: 0, dbQueries: 0, bcrypt: 0 },
+    held: new Set(),
+    responseSent: false,
+  };
+}
+
+/** Attaches `context` to a framework request object, for requestContextOf(). */
+export function bindRequestContext(request: object, context: RequestContext): void {
+  byRequest.set(request, context);
+}
+
+export function requestContextOf(request: object): RequestContext | undefined {
+  return byRequest.get(request);
 }
 
 export function runInRequestContext<T>(context: RequestContext, fn: () => T): T {

@@ -1,0 +1,47 @@
+// Owns the request's side of the per-request context (src/common/request-context.ts): opens it
+// when a request arrives, re-enters it for the handler, and sends no response before the durable
+// work its domain events started has settled (at most HOLD_MAX_MS). Installed by createApp before
+// any other hook, so everything after it runs, and is timed, inside the context.
+import { Logger } from '@nestjs/common';
+import type { FastifyInstance } from 'fastify';
+import {
+  bindRequestContext,
+  newRequestContext,
+  REQUEST_ID_HEADER,
+  requestContextOf,
+  requestIdFrom,
+  runInRequestContext,
+} from '../request-context';
+import { settleWithin } from './settle-within';
+
+/** A response never waits longer than this for durable work (no request waits 10 s). */
+export const HOLD_MAX_MS = 3000;
+
+const logger = new Logger('RequestScope');
+
+export function installRequestScope(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    const context = newRequestContext(requestIdFrom(request.headers[REQUEST_ID_HEADER]));
+    bindRequestContext(request, context);
+    runInRequestContext(context, done);
+  });
+
+  // Body parsing runs outside the context it was started in, so the handler (guards included)
+  // is re-entered into it here.
+  fastify.addHook('preHandler', (request, _reply, done) => {
+    const context = requestContextOf(request);
+    if (!context) return done();
+    runInRequestContext(context, done);
+  });
+
+  fastify.addHook('onSend', async (request, _reply, payload) => {
+    const context = requestContextOf(request);
+    if (context && !context.responseSent) {
+      context.responseSent = true;
+      if (context.held.size > 0 && !(await settleWithin(context.held, HOLD_MAX_MS))) {
+        logger.warn(`Response sent before its durable work finished (${request.method} ${request.url})`);
+      }
+    }
+    return payload;
+  });
+}
