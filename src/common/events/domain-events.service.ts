@@ -60,7 +60,8 @@ export class DomainEvents implements OnModuleInit {
     const seen = new Set<object>();
     for (const wrapper of this.discovery.getProviders()) {
       const instance: unknown = wrapper.instance;
-      if (!wrapper.isDependencyTreeStatic() || !instance || typeof instance !== 'object' || seen.has(instance)) continue;
+      if (!wrapper.isDependencyTreeStatic() || !instance || typeof instance !== 'object' || seen.has(instance))
+        continue;
       seen.add(instance);
       const prototype: unknown = Object.getPrototypeOf(instance);
       if (!prototype || typeof prototype !== 'object') continue;
@@ -69,7 +70,10 @@ export class DomainEvents implements OnModuleInit {
         if (typeof method !== 'function') continue;
         const specs = Reflect.getMetadata(EVENT_LISTENERS, method) as ListenerSpec[] | undefined;
         for (const spec of specs ?? []) {
-          this.add(spec, { label: `${instance.constructor.name}.${name}`, run: (event) => method.call(instance, event) });
+          this.add(spec, {
+            label: `${instance.constructor.name}.${name}`,
+            run: (event) => method.call(instance, event),
+          });
         }
       }
     }
