@@ -67,7 +67,7 @@ export async function createApp(config: LatchConfig, options: CreateAppOptions =
   app.useBodyParser('application/json', { bodyLimit: BODY_LIMIT_BYTES }, parseJson);
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
-  // The request context first, then request id, Server-Timing, metrics and request logs, so every hook after them is timed.
+  // The request context, then request id, Server-Timing, metrics and logs: first, so every later hook is timed.
   installRequestScope(fastify);
   app.get(RequestObserver).install(fastify, appLogger.pino);
   await registerHttpEdge(app, config.app); // headers, CORS, compression: before any route exists
