@@ -5,6 +5,7 @@
 import { ValidateBy, ValidationOptions } from 'class-validator';
 
 // U+0000, a high surrogate not followed by a low one, or a low surrogate not preceded by a high one.
+// eslint-disable-next-line no-control-regex -- U+0000 is exactly what is looked for
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** True for a string PostgreSQL can store as text (no U+0000, no unpaired surrogate). */
