@@ -46,7 +46,7 @@ describe('BoundedCounterMap', () => {
     assert.ok(m.has('busy') && m.has('quiet-late') && m.has('new-1') && m.has('new-2'));
   });
 
-  it('gives up a restricted entry only when every entry is restricted, and then just one', () => {
+  it('gives up a restricted entry only when every entry is restricted, the least restricted first', () => {
     const m = map(3);
     m.set('a', { hits: 20, limit: 10, expiresAt: NOW + 3_000 }, NOW);
     m.set('b', { hits: 11, limit: 10, expiresAt: NOW + 2_000 }, NOW);
