@@ -7,7 +7,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AppModule } from './app.module';
 import { AppError, ErrorCode } from './common/errors/app-error';
-import { registerHttpEdge } from './common/http/http-edge';
+import { registerHttpEdge, sendFrameworkError } from './common/http/http-edge';
 import { BEARER_SCHEME, OAUTH2_SCHEME, ProblemDetailsSchema } from './common/http/openapi';
 import { createValidationPipe } from './common/http/validation';
 import { installRequestScope } from './common/lifecycle/request-scope';
@@ -55,6 +55,7 @@ export async function createApp(config: LatchConfig, options: CreateAppOptions =
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    frameworkErrors: sendFrameworkError,
   });
   const appLogger =
     options.logger instanceof AppLogger ? options.logger : createAppLogger(config.app, options.logDestination);

@@ -57,17 +57,13 @@ describe('request ids, request logs and Server-Timing', () => {
     assert.match(String(done.sessionId), /^[0-9a-f-]{36}$/);
   });
 
-  it('sends Server-Timing with handler, database and bcrypt time', async () => {
+  it('sends Server-Timing with the total only, never the bcrypt or database time', async () => {
     const user = await registerAndLogin(t.api);
     const res = await t.api.post('/auth/login', { email: user.email, password: user.password });
     assert.equal(res.status, 200);
-    const timing = res.headers.get('server-timing') ?? '';
-    assert.match(timing, /(^|, )handler;dur=\d+(\.\d+)?/);
-    assert.match(timing, /(^|, )db;dur=\d+(\.\d+)?;desc="\d+ queries"/);
-    assert.match(timing, /(^|, )bcrypt;dur=\d+(\.\d+)?/);
-    assert.match(timing, /(^|, )total;dur=\d+(\.\d+)?$/);
+    assert.match(res.headers.get('server-timing') ?? '', /^total;dur=\d+(\.\d+)?$/);
     const health = await t.root.get('/health/liveness');
-    assert.doesNotMatch(health.headers.get('server-timing') ?? '', /bcrypt|db;/, 'only what was measured');
+    assert.match(health.headers.get('server-timing') ?? '', /^total;dur=\d+(\.\d+)?$/);
   });
 });
 

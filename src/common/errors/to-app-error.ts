@@ -50,14 +50,18 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
-const FASTIFY_CODES: Record<string, ErrorCode> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: ErrorCode.PayloadTooLarge,
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: ErrorCode.UnsupportedMediaType,
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ErrorCode.MalformedRequest,
-  FST_ERR_CTP_EMPTY_JSON_BODY: ErrorCode.MalformedRequest,
-  FST_ERR_CTP_INVALID_JSON_BODY: ErrorCode.MalformedRequest,
-  FST_ERR_BAD_URL: ErrorCode.MalformedRequest,
-  FST_ERR_ASYNC_CONSTRAINT: ErrorCode.MalformedRequest,
+/** Every error Fastify raises about a request a client sent, with what the client is told. */
+const FASTIFY_CODES: Record<string, [ErrorCode, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [ErrorCode.PayloadTooLarge, 'The request body is larger than 100 kB.'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [ErrorCode.UnsupportedMediaType, 'Send the body as application/json.'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [ErrorCode.MalformedRequest, 'The body does not match its Content-Length.'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [ErrorCode.MalformedRequest, 'The request body could not be parsed.'],
+  FST_ERR_CTP_INVALID_JSON_BODY: [ErrorCode.MalformedRequest, 'The request body could not be parsed.'],
+  FST_ERR_ROUTE_MISSING_CONTENT_TYPE: [ErrorCode.MalformedRequest, 'The request has no Content-Type.'],
+  FST_ERR_BAD_URL: [ErrorCode.MalformedRequest, 'The request URL is not valid (a bad percent-escape?).'],
+  FST_ERR_INVALID_URL: [ErrorCode.MalformedRequest, 'The request URL is not valid.'],
+  FST_ERR_MAX_PARAM_LENGTH: [ErrorCode.MalformedRequest, 'A path parameter of the request URL is too long.'],
+  FST_ERR_ASYNC_CONSTRAINT: [ErrorCode.MalformedRequest, 'The request could not be routed.'],
 };
 
 const FASTIFY_MESSAGES: Partial<Record<ErrorCode, string>> = {
@@ -99,8 +103,8 @@ export function toAppError(error: unknown): AppError {
 
   const fastifyCode = codeOf(error);
   if (fastifyCode && FASTIFY_CODES[fastifyCode]) {
-    const code = FASTIFY_CODES[fastifyCode];
-    return new AppError(code, FASTIFY_MESSAGES[code] ?? 'The request could not be parsed.', { cause: error });
+    const [code, message] = FASTIFY_CODES[fastifyCode];
+    return new AppError(code, message, { cause: error });
   }
   const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ErrorCode } from '../errors/app-error';
 import { ERROR_CATALOG, problemType } from '../errors/error-catalog';
 import { toAppError } from '../errors/to-app-error';
+import { sendOAuthError, usesOAuthErrors } from './oauth-error';
 
 export interface ProblemDetails {
   type: string;
@@ -59,6 +60,9 @@ export function sendProblem(thrown: unknown, request: FastifyRequest, reply: Fas
 export class ProblemDetailsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    sendProblem(exception, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
+    const request = http.getRequest<FastifyRequest>();
+    // Body parser errors on an OAuth route reach this global filter, not the route's own.
+    if (usesOAuthErrors(request)) return sendOAuthError(exception, request, http.getResponse<FastifyReply>());
+    sendProblem(exception, request, http.getResponse<FastifyReply>());
   }
 }

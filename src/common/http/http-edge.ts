@@ -6,6 +6,7 @@ import helmet from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../../config/configuration';
+import { sendProblem } from '../filters/problem-details.filter';
 
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 
@@ -65,4 +66,18 @@ export async function registerHttpEdge(app: NestFastifyApplication, config: AppC
     customTypes: compressible,
     globalDecompression: false, // request bodies are taken as sent: no decompression bombs
   });
+}
+
+/**
+ * Fastify's `frameworkErrors`: a request its router cannot read (a bad percent-escape, an over-long
+ * path parameter) is answered before any hook runs, so the contract's headers are set here and the
+ * error goes through the one problem writer: 400 MALFORMED_REQUEST as problem+json.
+ */
+export function sendFrameworkError(error: Error, request: FastifyRequest, reply: FastifyReply): void {
+  void reply
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'no-referrer')
+    .header('content-security-policy', API_CSP)
+    .header('cache-control', 'no-store');
+  sendProblem(error, request, reply);
 }

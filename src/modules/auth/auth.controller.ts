@@ -87,6 +87,7 @@ export class AuthController {
 
   @ProtectedApi()
   @Get('sessions')
+  @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'Your live sessions' })
   @ApiOkResponse({ type: [SessionResponse] })
   @ApiProblems(401)

@@ -1,7 +1,7 @@
 // RFC 6749 token endpoint (§4.3 password grant, §6 refresh), answered in the RFC's own shapes
 // (§5.1 success, §5.2 errors) rather than problem+json. Swagger UI's Authorize button uses it.
 import { Body, Controller, Header, HttpCode, Post, UseFilters } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Client } from '../../common/decorators/current-auth.decorator';
 import { Public } from '../../common/decorators/public.decorator';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
@@ -11,6 +11,18 @@ import { AuthService } from './auth.service';
 import { OAuthErrorResponse, OAuthTokenRequest, OAuthTokenResponse } from './dto/oauth-token.dto';
 import { OAuthErrorFilter, OAuthError } from './oauth-error.filter';
 import { FormBody } from '../../common/http/content-type';
+import { OAUTH_ERRORS } from '../../common/filters/oauth-error';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import { isStorableText } from '../../common/validators/storable-text';
+
+/** Every parameter, also the ignored ones, must be text the rest of the stack can hold. */
+function checkParameters(body: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(body)) {
+    if (typeof value === 'string' && !isStorableText(value)) {
+      throw new OAuthError('invalid_request', `The ${name} parameter contains characters that are not allowed.`);
+    }
+  }
+}
 
 function field(body: Record<string, unknown>, name: string): string {
   const value = body[name];
@@ -30,15 +42,18 @@ export class OAuthTokenController {
   @FormBody()
   @RateLimit('token')
   @Post('token')
+  @RouteConfig(OAUTH_ERRORS)
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @Header('Pragma', 'no-cache')
   @ApiOperation({ summary: 'OAuth 2.0 token endpoint: password and refresh_token grants' })
   @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({ type: OAuthTokenRequest, description: 'RFC 6749 §4.3 / §6 form parameters' })
   @ApiOkResponse({ type: OAuthTokenResponse })
   @ApiBadRequestResponse({ type: OAuthErrorResponse, description: 'RFC 6749 §5.2 error' })
   async token(@Body() raw: OAuthTokenRequest | undefined, @Client() client: ClientInfo): Promise<OAuthTokenResponse> {
     const body = (raw ?? {}) as unknown as Record<string, unknown>;
+    checkParameters(body);
     const grant = body.grant_type;
     if (typeof grant !== 'string' || grant.length === 0) {
       throw new OAuthError('invalid_request', 'The grant_type parameter is required.');

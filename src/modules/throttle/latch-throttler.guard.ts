@@ -1,7 +1,8 @@
 // The global rate-limit guard (runs before authentication). Each request counts against one
 // group's budget (RateLimit decorator, else `default`) for its client address, Fastify's
 // `request.ip`: the socket peer, or with TRUST_PROXY the nearest hop a trusted proxy vouches for,
-// so a forged X-Forwarded-For can neither pick nor reset a bucket. Answers carry the IETF draft
+// so a forged X-Forwarded-For can neither pick nor reset a bucket. IPv6 clients count by their /64
+// (IPV6_CLIENT_PREFIX_BITS in throttle.module.ts). Answers carry the IETF draft
 // `RateLimit-Policy` / `RateLimit` fields; a refusal is 429 RATE_LIMITED with Retry-After.
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import type { LatchConfig } from '../../config/configuration';
 import { RedisService } from '../../redis/redis.service';
+import { BoundedCounterMap } from './bounded-counter-map';
 import { CounterStore } from './counter-store';
 
 export const FREE_FAILURES = 5;
@@ -62,7 +63,12 @@ interface AccountState {
 export class LoginProtectionService implements OnApplicationShutdown {
   private readonly enabled: boolean;
   private readonly store: CounterStore;
-  private readonly memory = new Map<string, AccountState>();
+  // Accounts held back (or with the most attempts) are the last to go when the map is full.
+  private readonly memory = new BoundedCounterMap<AccountState>(MEMORY_MAX_ACCOUNTS, (state, now) => ({
+    restricted: state.waitUntil > now || state.attempts >= FREE_FAILURES,
+    hits: state.attempts,
+    expiresAt: state.expiresAt,
+  }));
   private readonly sweep: NodeJS.Timeout;
 
   constructor(redis: RedisService, config: ConfigService<LatchConfig, true>) {
@@ -130,9 +136,7 @@ export class LoginProtectionService implements OnApplicationShutdown {
     if (state && state.waitUntil > now) return [0, state.waitUntil - now];
     if (!state || state.expiresAt <= now) {
       state = { attempts: 0, expiresAt: 0, waitUntil: 0 };
-      this.memory.delete(id);
-      if (this.memory.size >= MEMORY_MAX_ACCOUNTS) this.evictOldest();
-      this.memory.set(id, state);
+      this.memory.set(id, state, now);
     }
     state.attempts += 1;
     const wait = waitAfter(state.attempts);
@@ -142,13 +146,7 @@ export class LoginProtectionService implements OnApplicationShutdown {
   }
 
   private evictExpired(): void {
-    const now = Date.now();
-    for (const [id, state] of this.memory) if (state.expiresAt <= now) this.memory.delete(id);
-  }
-
-  private evictOldest(): void {
-    const oldest = this.memory.keys().next();
-    if (!oldest.done) this.memory.delete(oldest.value);
+    this.memory.evictExpired();
   }
 
   onApplicationShutdown(): void {

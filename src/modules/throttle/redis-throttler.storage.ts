@@ -4,6 +4,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { RedisService } from '../../redis/redis.service';
+import { BoundedCounterMap } from './bounded-counter-map';
 import { CounterStore } from './counter-store';
 
 // One round trip, atomic: count the hit and start the window on the first one.
@@ -20,16 +21,23 @@ return { hits, ttl }
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
 const MEMORY_SWEEP_MS = 60_000;
+/** Windows kept in memory while Redis is away; see BoundedCounterMap for what goes when full. */
+const MEMORY_MAX_WINDOWS = 100_000;
 
 interface Window {
   hits: number;
+  limit: number;
   expiresAt: number;
 }
 
 @Injectable()
 export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly store: CounterStore;
-  private readonly memory = new Map<string, Window>();
+  private readonly memory = new BoundedCounterMap<Window>(MEMORY_MAX_WINDOWS, (window) => ({
+    restricted: window.hits > window.limit,
+    hits: window.hits,
+    expiresAt: window.expiresAt,
+  }));
   private readonly sweep: NodeJS.Timeout;
 
   constructor(redis: RedisService) {
@@ -40,27 +48,26 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
   async increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
     const [hits, remainingMs] = await this.store.run(
       async (client) => (await client.eval(HIT_SCRIPT, 1, this.store.key('rl', key), ttl)) as [number, number],
-      () => this.hitInMemory(key, ttl),
+      () => this.hitInMemory(key, ttl, limit),
     );
     const secondsLeft = Math.max(1, Math.ceil(remainingMs / 1000));
     const isBlocked = hits > limit;
     return { totalHits: hits, timeToExpire: secondsLeft, isBlocked, timeToBlockExpire: isBlocked ? secondsLeft : 0 };
   }
 
-  private hitInMemory(key: string, ttl: number): [number, number] {
+  private hitInMemory(key: string, ttl: number, limit: number): [number, number] {
     const now = Date.now();
     let window = this.memory.get(key);
     if (!window || window.expiresAt <= now) {
-      window = { hits: 0, expiresAt: now + ttl };
-      this.memory.set(key, window);
+      window = { hits: 0, limit, expiresAt: now + ttl };
+      this.memory.set(key, window, now);
     }
     window.hits += 1;
     return [window.hits, window.expiresAt - now];
   }
 
   private evictExpired(): void {
-    const now = Date.now();
-    for (const [key, window] of this.memory) if (window.expiresAt <= now) this.memory.delete(key);
+    this.memory.evictExpired();
   }
 
   onApplicationShutdown(): void {

@@ -14,6 +14,14 @@ import { RedisThrottlerStorage } from './redis-throttler.storage';
 
 const WINDOW_MS = 60_000;
 
+/**
+ * Per-address limits count an IPv6 client by this prefix (one customer usually holds a whole /64,
+ * 2^64 addresses); an IPv4-mapped IPv6 address counts as its IPv4 address. The throttler's own
+ * tracker (normalizeIp) does the grouping; the prefix is named here so that it stays visible and
+ * can become a setting.
+ */
+export const IPV6_CLIENT_PREFIX_BITS = 64;
+
 /** One named throttler per group; a request is counted only by the throttler of its route's group. */
 function throttlerOptions(config: ConfigService<LatchConfig, true>): ThrottlerModuleOptions {
   const { limits } = config.get('throttle', { infer: true });
@@ -30,7 +38,8 @@ function throttlerOptions(config: ConfigService<LatchConfig, true>): ThrottlerMo
       ttl: WINDOW_MS,
       skipIf: (context: ExecutionContext) => groupOf(context) !== name,
     })),
-    // A group's budget is shared by all of its routes, per client address.
+    ipv6SubnetPrefix: IPV6_CLIENT_PREFIX_BITS,
+    // A group's budget is shared by all of its routes, per client address (IPv6: its /64).
     generateKey: (_context, tracker, name) => `${name}:${tracker}`,
   };
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Patch } from '@nestjs/common';
+import { Body, Controller, Get, Header, Patch } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentAuth } from '../../common/decorators/current-auth.decorator';
 import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
@@ -14,6 +14,7 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Get('me')
+  @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'The signed-in user' })
   @ApiOkResponse({ type: UserResponse })
   @ApiProblems(401)
@@ -22,6 +23,7 @@ export class UsersController {
   }
 
   @Patch('me')
+  @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'Change your username or display name' })
   @ApiOkResponse({ type: UserResponse })
   @ApiProblems(400, 401, 409)

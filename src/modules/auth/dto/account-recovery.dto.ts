@@ -1,6 +1,7 @@
 // Bodies of the password and e-mail endpoints (DESIGN.md, HTTP contract).
 import { ApiProperty } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsStorableText } from '../../../common/validators/storable-text';
 import { IsAccountEmail } from '../../users/dto/fields';
 import { ONE_TIME_TOKEN_MAX_LENGTH } from '../../tokens/one-time-tokens.service';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../passwords/password-policy';
@@ -21,12 +22,14 @@ export class ForgotPasswordDto {
 export class ResetPasswordDto {
   @ApiProperty({ description: 'The token from the reset link', example: 'q3J0d2Vx…' })
   @IsString()
+  @IsStorableText()
   @IsNotEmpty()
   @MaxLength(ONE_TIME_TOKEN_MAX_LENGTH)
   token: string;
 
   @ApiProperty(PASSWORD_DOC)
   @IsString()
+  @IsStorableText()
   @MaxLength(PASSWORD_MAX_LENGTH * 4, { message: `password must be at most ${PASSWORD_MAX_LENGTH} characters long` })
   password: string;
 }
@@ -34,12 +37,14 @@ export class ResetPasswordDto {
 export class ChangePasswordDto {
   @ApiProperty({ example: 'my old passphrase' })
   @IsString()
+  @IsStorableText()
   @IsNotEmpty()
   @MaxLength(PASSWORD_MAX_LENGTH * 4)
   currentPassword: string;
 
   @ApiProperty(PASSWORD_DOC)
   @IsString()
+  @IsStorableText()
   @MaxLength(PASSWORD_MAX_LENGTH * 4, {
     message: `newPassword must be at most ${PASSWORD_MAX_LENGTH} characters long`,
   })
@@ -49,6 +54,7 @@ export class ChangePasswordDto {
 export class VerifyEmailDto {
   @ApiProperty({ description: 'The token from the verification link', example: 'q3J0d2Vx…' })
   @IsString()
+  @IsStorableText()
   @IsNotEmpty()
   @MaxLength(ONE_TIME_TOKEN_MAX_LENGTH)
   token: string;

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsStorableText } from '../../../common/validators/storable-text';
 import { IsAccountEmail, IsDisplayName, IsUsername } from '../../users/dto/fields';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../passwords/password-policy';
 
@@ -15,6 +16,7 @@ export class RegisterDto {
     description: '8 to 256 characters of any script; common passwords are refused',
   })
   @IsString()
+  @IsStorableText()
   @MaxLength(PASSWORD_MAX_LENGTH * 4, { message: `password must be at most ${PASSWORD_MAX_LENGTH} characters long` })
   password: string;
 

@@ -9,11 +9,40 @@ import type { AuthContext } from '../../../common/http/auth-context';
 import type { LatchConfig } from '../../../config/configuration';
 import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYP, accessTokenKey } from '../../tokens/access-token.service';
 import { TokensService } from '../../tokens/tokens.service';
+import type { Role } from '../../users/user.entity';
 import { UsersService } from '../../users/users.service';
 
 interface CompleteJwt {
   header: { typ?: unknown; alg?: unknown };
-  payload: { sub?: unknown; sid?: unknown; exp?: unknown; jti?: unknown };
+  payload: { sub?: unknown; sid?: unknown; exp?: unknown; iat?: unknown; jti?: unknown; roles?: unknown };
+}
+
+interface AccessClaims {
+  sub: string;
+  sid: string;
+  exp: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const JTI = /^[A-Za-z0-9_-]{1,64}$/;
+const KNOWN_ROLES: ReadonlySet<unknown> = new Set<Role>(['user', 'admin']);
+const MAX_ROLES = 8;
+
+/**
+ * The claims' shapes, checked before any of them reaches a query or a cache key: a token signed
+ * with our key but carrying odd claims (a leaked retired key, a future bug) is a 401, never a 500.
+ */
+function accessClaims(payload: CompleteJwt['payload']): AccessClaims | undefined {
+  const { sub, sid, exp, iat, jti, roles } = payload;
+  if (typeof sub !== 'string' || !UUID.test(sub)) return undefined;
+  if (typeof sid !== 'string' || !UUID.test(sid)) return undefined;
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) return undefined;
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) return undefined;
+  if (typeof jti !== 'string' || !JTI.test(jti)) return undefined;
+  if (!Array.isArray(roles) || roles.length > MAX_ROLES || !roles.every((role) => KNOWN_ROLES.has(role))) {
+    return undefined;
+  }
+  return { sub, sid, exp };
 }
 
 function unauthorized(): AppError {
@@ -43,10 +72,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   async validate(jwt: CompleteJwt): Promise<AuthContext> {
     const { header, payload } = jwt;
     if (header.typ !== ACCESS_TOKEN_TYP || header.alg !== ACCESS_TOKEN_ALGORITHM) throw unauthorized();
-    const { sub, sid, exp, jti } = payload;
-    if (typeof sub !== 'string' || typeof sid !== 'string' || typeof exp !== 'number' || typeof jti !== 'string') {
-      throw unauthorized();
-    }
+    const claims = accessClaims(payload);
+    if (!claims) throw unauthorized();
+    const { sub, sid, exp } = claims;
     // Both ids come from the verified signature, so on a cold cache the two lookups run side by side.
     const [session, user] = await Promise.all([this.tokens.getLiveSession(sid), this.users.getById(sub)]);
     if (!session || session.userId !== sub) throw unauthorized();
