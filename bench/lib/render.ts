@@ -145,7 +145,7 @@ function targets(report: RunReport): string {
     ['target', 'issue', 'measured', 'limit', 'status'],
     report.targets.map((t) => [
       t.description + (t.note ? ` (${t.note})` : ''),
-      t.issue === undefined ? '' : String(t.issue),
+      t.issue ?? '',
       t.unit === 'ratio' ? fmt(t.measured, 2) : `${fmt(t.measured, t.unit === 'req/s' ? 0 : 2)} ${t.unit}`,
       `${t.kind === 'min' ? '≥' : '≤'} ${t.limit}${t.unit === 'ratio' ? '' : ` ${t.unit}`}`,
       t.met === null ? 'n/a' : t.met ? 'met' : 'MISSED',

@@ -99,8 +99,8 @@ export type HttpBaseline = LoadResult & { path: string };
 
 export interface Target {
   id: string;
-  /** The issue that set it. */
-  issue?: number;
+  /** The issue(s) that set it, e.g. "8, 18". */
+  issue?: string;
   description: string;
   measured: number | null;
   limit: number;
