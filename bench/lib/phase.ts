@@ -26,20 +26,52 @@ export interface MeasureOptions {
   drain?: () => Promise<number>;
 }
 
+export interface PhaseSetup {
+  server: LatchServer;
+  cost: number;
+  d: Durations;
+  /** The run's report: results, baselines and problems are added to it. */
+  report: RunReport;
+  info: PhaseInfo;
+  /** The bcrypt baselines of this cost. */
+  bcrypt: CostBaselines;
+  seed: Seed;
+  databaseUrl: string;
+  poolMax: number;
+  /** Child processes the runner kills if the run is cut short. */
+  children: Child[];
+  /** With --profile: where the CPU profiles go. */
+  profileDir?: string;
+}
+
 export class Phase {
-  constructor(
-    readonly server: LatchServer,
-    readonly cost: number,
-    readonly d: Durations,
-    readonly report: RunReport,
-    readonly info: PhaseInfo,
-    readonly bcrypt: CostBaselines,
-    readonly seed: Seed,
-    readonly databaseUrl: string,
-    readonly poolMax: number,
-    private readonly children: Child[],
-    private readonly profileDir: string | undefined,
-  ) {}
+  readonly server: LatchServer;
+  readonly cost: number;
+  readonly d: Durations;
+  readonly report: RunReport;
+  readonly info: PhaseInfo;
+  readonly bcrypt: CostBaselines;
+  readonly seed: Seed;
+  readonly databaseUrl: string;
+  readonly poolMax: number;
+  private readonly children: Child[];
+  private readonly profileDir?: string;
+
+  constructor(setup: PhaseSetup) {
+    ({
+      server: this.server,
+      cost: this.cost,
+      d: this.d,
+      report: this.report,
+      info: this.info,
+      bcrypt: this.bcrypt,
+      seed: this.seed,
+      databaseUrl: this.databaseUrl,
+      poolMax: this.poolMax,
+      children: this.children,
+      profileDir: this.profileDir,
+    } = setup);
+  }
 
   get baseUrl(): string {
     return this.server.baseUrl;

@@ -114,19 +114,19 @@ export class BenchRunner {
       const bcrypt: CostBaselines = { cost };
       this.report.baselines.bcrypt.push(bcrypt);
       const seed = await seedPhase(server.baseUrl, database.url, cost);
-      const phase = new Phase(
+      const phase = new Phase({
         server,
         cost,
-        this.d,
-        this.report,
+        d: this.d,
+        report: this.report,
         info,
         bcrypt,
         seed,
-        database.url,
-        this.poolMax,
-        this.children,
-        this.profileDir,
-      );
+        databaseUrl: database.url,
+        poolMax: this.poolMax,
+        children: this.children,
+        profileDir: this.profileDir,
+      });
       for (const scenario of SCENARIOS) {
         if ((first || scenario.everyCost) && selected(scenario, this.options.only)) await scenario.run(phase);
       }
