@@ -2,18 +2,7 @@
 // JSON body of the same shape and size as GET /users/me, with no auth, validation or database.
 // What /users/me achieves relative to this is the cost of everything Latch adds on top.
 import Fastify from 'fastify';
-
-const USER = {
-  id: '0b6f1c1e-6f7a-4a59-9a55-2f1f8f0c9d11',
-  email: 'bench-user@bench.example.com',
-  username: null,
-  displayName: null,
-  roles: ['user'],
-  status: 'active',
-  emailVerified: false,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  lastLoginAt: '2026-01-01T00:00:00.000Z',
-};
+import { USER } from './user-json';
 
 const app = Fastify({ logger: false });
 app.get('/me', async () => USER);

@@ -1,5 +1,6 @@
 // Child processes of the bench: the built Latch server (with the counting probe preloaded) and the
-// bare Fastify baseline. Both are separate processes from the load generator, reached over loopback.
+// HTTP baselines (bare Fastify, minimal NestJS). All are separate processes from the load
+// generator, reached over loopback.
 import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -152,12 +153,12 @@ export class LatchServer extends Child {
   }
 }
 
-/** The bare Fastify baseline (bare-fastify.ts) in its own process. */
-export async function startBareFastify(): Promise<{ child: Child; baseUrl: string }> {
+/** An HTTP baseline (bare-fastify.ts, minimal-nest.ts) in its own process, answering GET /me. */
+async function startBaseline(name: string, script: string): Promise<{ child: Child; baseUrl: string }> {
   const port = await freePort();
   const child = new Child(
-    'bare-fastify',
-    spawn(process.execPath, [join(__dirname, 'bare-fastify.js')], {
+    name,
+    spawn(process.execPath, [join(__dirname, script)], {
       cwd: ROOT,
       env: { ...process.env, PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -166,4 +167,14 @@ export async function startBareFastify(): Promise<{ child: Child; baseUrl: strin
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitForHttp(child, `${baseUrl}/me`, 30_000);
   return { child, baseUrl };
+}
+
+/** The bare Fastify baseline (bare-fastify.ts). */
+export function startBareFastify(): Promise<{ child: Child; baseUrl: string }> {
+  return startBaseline('bare-fastify', 'bare-fastify.js');
+}
+
+/** The minimal NestJS baseline on the Fastify adapter (minimal-nest.ts). */
+export function startMinimalNest(): Promise<{ child: Child; baseUrl: string }> {
+  return startBaseline('minimal-nest', 'minimal-nest.js');
 }
