@@ -24,7 +24,7 @@ interface RequestWork {
 /** Events EventEmitter2 gives a meaning of its own; they keep its synchronous semantics. */
 const INTERNAL_EVENTS = new Set(['error', 'newListener', 'removeListener']);
 
-/** A response never waits longer than this for durable work (DESIGN.md: no request waits 10 s). */
+/** A response never waits longer than this for durable work (docs/operations.md: no request waits 10 s). */
 const HOLD_MAX_MS = 3000;
 
 /** While the server closes, connections that have gone idle are closed this often, from a moment on. */
