@@ -141,11 +141,11 @@ export class BenchRunner {
       );
     } finally {
       const code = await server.stop();
-      // DESIGN.md: SIGTERM drains and exits 0. 143 is "ended by SIGTERM" without that.
+      // docs/operations.md: SIGTERM drains and exits 0. 143 is "ended by SIGTERM" without that.
       if (code !== 0) {
         const tail = code === 143 ? '' : `:\n${server.output().split('\n').slice(-8).join('\n')}`;
         this.report.problems.push(
-          `cost ${cost}: the server exited with ${code} after SIGTERM (DESIGN.md expects 0)${tail}`,
+          `cost ${cost}: the server exited with ${code} after SIGTERM (docs/operations.md expects 0)${tail}`,
         );
       }
       await rm(dataDir, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-// Reads and validates every environment variable Latch understands (DESIGN.md, "Configuration").
+// Reads and validates every environment variable Latch understands (README.md, "Configuration").
 // A bad value stops the start with one line naming the variable; secret values are never echoed.
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';

@@ -39,7 +39,7 @@ export function dataSourceOptions(config: DatabaseConfig, url: string): DataSour
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
-      // A statement stuck on a dead connection must not hold a request past DESIGN.md's 10 s ceiling.
+      // A statement stuck on a dead connection must not hold a request past the 10 s ceiling (docs/operations.md).
       query_timeout: 8000,
       application_name: 'latch',
     },

@@ -1,6 +1,6 @@
 // What every response carries at the HTTP edge, registered on Fastify before any route: security
 // headers (@fastify/helmet), CORS for the configured origins only (@fastify/cors through
-// app.enableCors) and compression of bodies over 1 kB (@fastify/compress). DESIGN.md, "HTTP contract".
+// app.enableCors) and compression of bodies over 1 kB (@fastify/compress). See docs/api.md.
 import compress from '@fastify/compress';
 import helmet from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';

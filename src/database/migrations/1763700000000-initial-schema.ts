@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 // Users, refresh sessions (with the history that reuse detection reads), and one-time tokens.
-// Each index names the query it serves; README "Indexes" lists them with their EXPLAIN plans.
+// Each index names the query it serves; docs/data.md lists them with their EXPLAIN plans.
 export class InitialSchema1763700000000 implements MigrationInterface {
   name = 'InitialSchema1763700000000';
 

@@ -1,6 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-// The mail outbox (README "Mail"), plus the two small tables the mail flows need: the per-address
+// The mail outbox (docs/mail.md), plus the two small tables the mail flows need: the per-address
 // forgot-password and resend quota and the devices each user has signed in from (for the new-device notice).
 export class MailOutbox1763700001000 implements MigrationInterface {
   name = 'MailOutbox1763700001000';

@@ -3,7 +3,7 @@
 // commit, so a client never sees the outcome of a login, logout, reuse detection or admin action
 // whose record a crash could lose. Routine token refreshes, the bulk of the traffic, are batched
 // after the response into one INSERT per short window: finished on SIGTERM, lost only to a crash
-// (README "How it works").
+// (docs/operations.md).
 import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClientInfo, DomainEvent, DomainEventName } from '../../common/events/domain-events';

@@ -1,4 +1,4 @@
-// Password reset and change, e-mail verification and resend (DESIGN.md, HTTP contract). Tokens are
+// Password reset and change, e-mail verification and resend (docs/api.md, docs/mail.md). Tokens are
 // spent only by these POST endpoints: the mailed links point at the front end (APP_URL), so a mail
 // scanner that follows a link consumes nothing.
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';

@@ -64,7 +64,7 @@ export class AuthService {
     if (problem)
       throw new AppError(ErrorCode.ValidationFailed, 'The password does not meet the rules.', { errors: [problem] });
     const passwordHash = await this.passwords.hash(dto.password);
-    // The verification mail is queued in the transaction that creates the account (README "Mail").
+    // The verification mail is queued in the transaction that creates the account (docs/mail.md).
     const user = await this.db.transaction(async (manager) => {
       const created = await this.users.create(
         {

@@ -1,5 +1,5 @@
 // Names the rate-limit group a route belongs to. Each group has its own per-client budget per
-// minute (DESIGN.md, "Rate limits"); routes without a group share the `default` budget.
+// minute (docs/security.md, "Rate limits"); routes without a group share the `default` budget.
 import { SetMetadata } from '@nestjs/common';
 import type { ThrottleConfig } from '../../config/configuration';
 

@@ -1,4 +1,4 @@
-// Signs access tokens with the claims of DESIGN.md "Tokens on the wire"; verification lives in
+// Signs access tokens with the claims of docs/security.md, "Tokens"; verification lives in
 // the JWT strategy, which pins the same algorithm, issuer, audience and typ.
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';

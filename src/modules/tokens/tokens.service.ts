@@ -1,5 +1,5 @@
 // Refresh sessions: creation, rotation with a grace window, reuse detection, revocation.
-// Refresh rules (DESIGN.md): the just-replaced token returns the same new pair for
+// Refresh rules (docs/security.md): the just-replaced token returns the same new pair for
 // REFRESH_REUSE_GRACE_SECONDS; any replaced token presented after that revokes the whole session.
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';

@@ -1,4 +1,4 @@
-// Bodies of the password and e-mail endpoints (DESIGN.md, HTTP contract).
+// Bodies of the password and e-mail endpoints (docs/api.md, "Endpoints").
 import { ApiProperty } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { IsStorableText } from '../../../common/validators/storable-text';

@@ -16,7 +16,7 @@ import { AdmissionGate } from './admission-gate';
 import { normalizePassword } from './password-policy';
 
 const PREHASH_KEY = 'latch/bcrypt-prehash/v1';
-/** A login never waits longer than this for its turn (DESIGN.md: no request waits more than 10 s). */
+/** A login never waits longer than this for its turn (docs/operations.md: no request waits more than 10 s). */
 const MAX_QUEUE_WAIT_MS = 5_000;
 const THREAD_POOL_SIZE = Number(process.env.UV_THREADPOOL_SIZE) || 4;
 

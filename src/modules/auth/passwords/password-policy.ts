@@ -1,4 +1,4 @@
-// DESIGN.md password rules: 8 to 256 code points after NFKC, refused when on the common-password list.
+// Password rules (docs/security.md): 8 to 256 code points after NFKC, refused when on the common-password list.
 import { dictionary } from '@zxcvbn-ts/language-common';
 import type { FieldError } from '../../../common/errors/app-error';
 

@@ -1,5 +1,5 @@
 // Redis is reported, never fatal: without it the service serves from PostgreSQL and per-instance
-// memory (DESIGN.md "When a dependency fails"), so an outage shows as `degraded`, still 200.
+// memory (docs/operations.md, "When a dependency fails"), so an outage shows as `degraded`, still 200.
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { RedisService } from '../../../redis/redis.service';

@@ -1,4 +1,4 @@
-// The six mails of DESIGN.md. Each template turns an outbox row into subject, text and HTML.
+// The six mails of docs/mail.md. Each template turns an outbox row into subject, text and HTML.
 // Links are built from APP_URL only, never from anything a request carried.
 import type { MailData, MailTemplateName } from '../mail-outbox.entity';
 import { plain, render, RenderedMail } from './layout';

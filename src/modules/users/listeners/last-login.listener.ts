@@ -1,4 +1,4 @@
-// Stamps last login after the response. Best effort by design: a crash may lose a stamp (README).
+// Stamps last login after the response. Best effort by design: a crash may lose a stamp (docs/operations.md).
 import { Injectable } from '@nestjs/common';
 import { LoginSucceededEvent } from '../../../common/events/domain-events';
 import { AfterResponse } from '../../../common/events/listener.decorators';
