@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import type { HttpResponse } from '../utils/http';
 
-describe('per-address limits group clients as DESIGN.md says (IPv6 by /64)', () => {
+describe('per-address limits group clients as docs/security.md says (IPv6 by /64)', () => {
   let t: TestApp;
   before(async () => {
     t = await createTestApp({
