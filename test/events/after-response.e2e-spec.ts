@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { AfterResponseService } from '../../src/common/events/after-response.service';
@@ -7,6 +7,7 @@ import { DomainEvent } from '../../src/common/events/domain-events';
 import { login, registerUser } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { query } from '../utils/database';
+import { eventually } from '../utils/eventually';
 import { LogCapture } from '../observability/log-capture';
 
 interface AuditRow {
@@ -20,13 +21,7 @@ interface AuditRow {
   occurred_at: Date;
 }
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
+type Listener = (...values: unknown[]) => unknown;
 
 describe('after-response work', () => {
   let t: TestApp;
@@ -36,59 +31,73 @@ describe('after-response work', () => {
   });
   after(() => t.close());
 
+  /** Listeners a test adds to the shared app, removed after each test. */
+  const added: [string, Listener][] = [];
+  function listen(event: string, listener: Listener, { first = false } = {}): void {
+    const events = t.app.get(EventEmitter2);
+    if (first) events.prependListener(event, listener);
+    else events.on(event, listener);
+    added.push([event, listener]);
+  }
+  afterEach(() => {
+    const events = t.app.get(EventEmitter2);
+    for (const [event, listener] of added.splice(0)) events.off(event, listener);
+  });
+
   it('answers login without waiting for a listener that takes 2 s, and tracks that listener', async () => {
     const user = await registerUser(t.api);
     let finished = false;
-    const slow = async () => {
-      await sleep(2000);
+    // The listener takes 2 s, unless the test lets it end sooner once it has what it checks.
+    let endNow!: () => void;
+    const twoSeconds = new Promise<void>((resolve) => {
+      endNow = resolve;
+      setTimeout(resolve, 2000).unref();
+    });
+    listen(DomainEvent.LoginSucceeded, async () => {
+      await twoSeconds;
       finished = true;
-    };
-    const events = t.app.get(EventEmitter2);
-    events.on(DomainEvent.LoginSucceeded, slow);
-    try {
-      const started = Date.now();
-      const res = await t.api.post('/auth/login', { email: user.email, password: user.password });
-      const elapsed = Date.now() - started;
-      assert.equal(res.status, 200);
-      assert.equal(finished, false, 'the response came before the slow listener finished');
-      assert.ok(elapsed < 1500, `login took ${elapsed} ms`);
-      assert.ok(t.app.get(AfterResponseService).inFlight > 0, 'the slow listener is tracked');
-      await waitFor(async () => finished);
-    } finally {
-      events.off(DomainEvent.LoginSucceeded, slow);
-    }
+    });
+    const started = Date.now();
+    const res = await t.api.post('/auth/login', { email: user.email, password: user.password });
+    const elapsed = Date.now() - started;
+    assert.equal(res.status, 200);
+    assert.equal(finished, false, 'the response came before the slow listener finished');
+    assert.ok(elapsed < 1500, `login took ${elapsed} ms`);
+    assert.ok(t.app.get(AfterResponseService).inFlight > 0, 'the slow listener is tracked');
+    endNow();
+    await eventually(() => finished, { what: 'the slow listener to finish' });
   });
 
   it('keeps login working when a listener throws or rejects, logs each failure with its context, and runs the other listeners', async () => {
     const user = await registerUser(t.api);
-    const events = t.app.get(EventEmitter2);
     const throwing = () => {
       throw new Error('listener failure (expected by the test)');
     };
     const rejecting = async () => {
       throw new Error('async listener failure (expected by the test)');
     };
-    events.prependListener(DomainEvent.LoginSucceeded, throwing);
-    events.prependListener(DomainEvent.LoginSucceeded, rejecting);
-    try {
-      const res = await t.api.post('/auth/login', { email: user.email, password: user.password });
-      assert.equal(res.status, 200);
-      // Each failure is logged with the event and the ids it concerns.
-      await waitFor(async () => {
+    listen(DomainEvent.LoginSucceeded, throwing, { first: true });
+    listen(DomainEvent.LoginSucceeded, rejecting, { first: true });
+    const res = await t.api.post('/auth/login', { email: user.email, password: user.password });
+    assert.equal(res.status, 200);
+    // Each failure is logged with the event and the ids it concerns.
+    await eventually(
+      () => {
         const failures = logs.lines.filter(
           (l) => l.level === 'error' && /auth\.login\.succeeded/.test(l.msg ?? '') && (l.msg ?? '').includes(user.id),
         );
         return failures.length === 2;
-      });
-      // The last-login listener runs after the failing ones and is not affected by them.
-      await waitFor(async () => {
+      },
+      { what: 'both listener failures to be logged with the event and the user id' },
+    );
+    // The last-login listener runs after the failing ones and is not affected by them.
+    await eventually(
+      async () => {
         const me = await t.api.get('/users/me', { token: res.body.accessToken });
         return me.body.lastLoginAt !== null;
-      });
-    } finally {
-      events.off(DomainEvent.LoginSucceeded, throwing);
-      events.off(DomainEvent.LoginSucceeded, rejecting);
-    }
+      },
+      { what: 'the last-login stamp' },
+    );
   });
 
   it('has the audit row of a successful login committed when the response arrives, with the client address', async () => {
@@ -152,11 +161,13 @@ describe('after-response work', () => {
       query<AuditRow>(t.databaseUrl, `SELECT * FROM auth_events WHERE user_id = $1 ORDER BY occurred_at, id`, [
         user.id,
       ]);
-    let rows = await read();
-    for (let waited = 0; rows.length < 4 && waited < 5000; waited += 50) {
-      await sleep(50);
-      rows = await read();
-    }
+    const rows = await eventually(
+      async () => {
+        const found = await read();
+        return found.length >= 4 && found;
+      },
+      { what: 'four audit records for the user' },
+    );
     assert.deepEqual(
       rows.map((r) => r.type),
       [DomainEvent.UserRegistered, DomainEvent.LoginSucceeded, DomainEvent.TokenRefreshed, DomainEvent.SessionRevoked],
@@ -167,18 +178,29 @@ describe('after-response work', () => {
     assert.equal(logoutRow.reason, 'logout');
   });
 
-  it('sends no response before the durable work its events started has settled', async () => {
-    const user = await registerUser(t.api);
-    let settled = false;
-    // The same path the audit trail takes, made slow, on an event of a failed login.
-    t.app.get(AfterResponseService).onEventBeforeResponse([DomainEvent.LoginFailed], 'slow-durable-test', async (e) => {
-      if ((e as { userId?: string }).userId !== user.id) return;
-      await sleep(600);
-      settled = true;
+  describe('with durable work of its own (it cannot be unregistered, so on an app of its own)', () => {
+    let own: TestApp;
+    before(async () => {
+      own = await createTestApp();
     });
-    const res = await t.api.post('/auth/login', { email: user.email, password: 'not the right password' });
-    assert.equal(res.status, 401);
-    assert.equal(settled, true, 'the 401 waited for the durable work');
+    after(() => own.close());
+
+    it('sends no response before the durable work its events started has settled', async () => {
+      const user = await registerUser(own.api);
+      let settled = false;
+      // The same path the audit trail takes, made slow (600 ms of work, well inside the 3 s a
+      // response may be held), on an event of a failed login.
+      own.app
+        .get(AfterResponseService)
+        .onEventBeforeResponse([DomainEvent.LoginFailed], 'slow-durable-test', async (e) => {
+          if ((e as { userId?: string }).userId !== user.id) return;
+          await sleep(600);
+          settled = true;
+        });
+      const res = await own.api.post('/auth/login', { email: user.email, password: 'not the right password' });
+      assert.equal(res.status, 401);
+      assert.equal(settled, true, 'the 401 waited for the durable work');
+    });
   });
 
   it('waits for pending listener work when the application closes', async () => {
@@ -186,6 +208,7 @@ describe('after-response work', () => {
     try {
       const user = await registerUser(own.api);
       let finished = false;
+      // Slow work (1.5 s): still running when the response is in and when close() begins.
       own.app.get(EventEmitter2).on(DomainEvent.LoginSucceeded, async () => {
         await sleep(1500);
         finished = true;
