@@ -40,7 +40,7 @@ async function waitUntilUp(api: Http, child: ChildProcess, output: () => string)
       { what: 'the service to answer', timeoutMs: 30_000, intervalMs: 100 },
     );
   } catch (error) {
-    throw new Error(`${(error as Error).message}:\n${output()}`);
+    throw new Error(`${(error as Error).message}:\n${output()}`, { cause: error });
   }
   if (exited) throw new Error(`the service exited early:\n${output()}`);
 }
