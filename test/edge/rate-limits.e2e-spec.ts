@@ -12,7 +12,8 @@ import {
 } from '../utils/create-test-app';
 import type { Http, HttpResponse } from '../utils/http';
 import { LogCapture } from '../observability/log-capture';
-import { TcpProxy, waitFor } from '../utils/tcp-proxy';
+import { eventually } from '../utils/eventually';
+import { TcpProxy } from '../utils/tcp-proxy';
 
 /** A login with an empty body: rejected with 400 before any password work, but still counted. */
 function emptyLogin(api: Http, headers: Record<string, string> = {}): Promise<HttpResponse> {
@@ -140,12 +141,12 @@ describe('rate limits across instances on one Redis', () => {
         return keys.length ? Number(await direct.get(keys[0])) : 0;
       };
       try {
-        await waitFor('Redis through the proxy', 10_000, async () => redis.available);
+        await eventually(() => redis.available, { what: 'Redis through the proxy', timeoutMs: 10_000 });
         assert.equal((await emptyLogin(t.api)).status, 400);
         assert.equal(await storedHits(), 1);
 
         proxy.cut();
-        await waitFor('the outage to be noticed', 10_000, async () => !redis.available);
+        await eventually(() => !redis.available, { what: 'the outage to be noticed', timeoutMs: 10_000 });
         // Counted in memory from scratch: limited again, never unlimited.
         assert.equal((await emptyLogin(t.api)).status, 400);
         assert.equal((await emptyLogin(t.api)).status, 400);
@@ -154,7 +155,7 @@ describe('rate limits across instances on one Redis', () => {
         assert.equal(logged("rate limits are counted in this instance's memory"), 1); // once, not per request
 
         proxy.restore();
-        await waitFor('the reconnection', 10_000, async () => redis.available);
+        await eventually(() => redis.available, { what: 'the reconnection', timeoutMs: 10_000 });
         assert.equal((await emptyLogin(t.api)).status, 400);
         assert.equal(await storedHits(), 2); // counted in Redis again, on top of the count from before
         assertRateLimited(await emptyLogin(t.api));

@@ -8,6 +8,7 @@ import { AfterResponse, BeforeResponse } from '../../src/common/events/listener.
 import { login, registerUser } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { query } from '../utils/database';
+import { eventually } from '../utils/eventually';
 import { LogCapture } from '../observability/log-capture';
 
 interface AuditRow {
@@ -19,14 +20,6 @@ interface AuditRow {
   ip: string | null;
   user_agent: string | null;
   occurred_at: Date;
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(50);
-  }
 }
 
 type OnLogin = ((event: LoginSucceededEvent) => unknown) | undefined;
@@ -86,7 +79,7 @@ describe('after-response work', () => {
       assert.equal(finished, false, 'the response came before the slow listener finished');
       assert.ok(elapsed < 1500, `login took ${elapsed} ms`);
       assert.ok(t.app.get(DomainEvents).inFlight > 0, 'the slow listener is tracked');
-      await waitFor(async () => finished);
+      await eventually(() => finished, { what: 'the slow listener to finish' });
     } finally {
       probe.afterLogin[0] = undefined;
     }
@@ -105,17 +98,18 @@ describe('after-response work', () => {
       const res = await t.api.post('/auth/login', { email: user.email, password: user.password });
       assert.equal(res.status, 200);
       // Each failure is logged with the event and the ids it concerns.
-      await waitFor(async () => {
-        const failures = logs.lines.filter(
-          (l) => l.level === 'error' && /auth\.login\.succeeded/.test(l.msg ?? '') && (l.msg ?? '').includes(user.id),
-        );
-        return failures.length === 2;
-      });
+      await eventually(
+        () =>
+          logs.lines.filter(
+            (l) => l.level === 'error' && /auth\.login\.succeeded/.test(l.msg ?? '') && (l.msg ?? '').includes(user.id),
+          ).length === 2,
+        { what: 'both listener failures to be logged with the event and the user id' },
+      );
       // The last-login listener runs after the failing ones and is not affected by them.
-      await waitFor(async () => {
-        const me = await t.api.get('/users/me', { token: res.body.accessToken });
-        return me.body.lastLoginAt !== null;
-      });
+      await eventually(
+        async () => (await t.api.get('/users/me', { token: res.body.accessToken })).body.lastLoginAt !== null,
+        { what: 'the last-login stamp' },
+      );
     } finally {
       probe.afterLogin = [undefined, undefined];
     }
@@ -182,11 +176,9 @@ describe('after-response work', () => {
       query<AuditRow>(t.databaseUrl, `SELECT * FROM auth_events WHERE user_id = $1 ORDER BY occurred_at, id`, [
         user.id,
       ]);
-    let rows = await read();
-    for (let waited = 0; rows.length < 4 && waited < 5000; waited += 50) {
-      await sleep(50);
-      rows = await read();
-    }
+    const rows = await eventually(async () => ((r) => (r.length >= 4 ? r : false))(await read()), {
+      what: 'four audit rows (the batched refresh record included)',
+    });
     assert.deepEqual(
       rows.map((r) => r.type),
       [DomainEvent.UserRegistered, DomainEvent.LoginSucceeded, DomainEvent.TokenRefreshed, DomainEvent.SessionRevoked],

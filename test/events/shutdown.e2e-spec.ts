@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { GOOD_PASSWORD, uniqueEmail } from '../factories/users';
 import { TEST_JWT_SECRET } from '../utils/create-test-app';
 import { createDatabase, dropDatabase, query } from '../utils/database';
+import { eventually } from '../utils/eventually';
 import { Http } from '../utils/http';
 
 const MAIN = join(__dirname, '..', '..', 'src', 'main.js');
@@ -28,18 +29,20 @@ async function freePort(): Promise<number> {
 }
 
 async function waitUntilUp(api: Http, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the service exited early:\n${output()}`);
-    try {
-      const res = await api.get('/users/me');
-      if (res.status === 401) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`the service did not start within 30 s:\n${output()}`);
-    await sleep(100);
+  let exited = false;
+  try {
+    await eventually(
+      async () => {
+        exited = child.exitCode !== null;
+        // A refused connection throws: not listening yet.
+        return exited || (await api.get('/users/me')).status === 401;
+      },
+      { what: 'the service to answer', timeoutMs: 30_000, intervalMs: 100 },
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}:\n${output()}`, { cause: error });
   }
+  if (exited) throw new Error(`the service exited early:\n${output()}`);
 }
 
 describe('shutdown on SIGTERM', () => {
@@ -95,8 +98,9 @@ describe('shutdown on SIGTERM', () => {
           (error: unknown) => ({ status: `failed: ${String((error as Error).cause ?? error)}`, afterSignal: true }),
         ),
       );
-      // Once the first answer is in, the others have been sent and wait for bcrypt.
-      while (answered === 0) await sleep(5);
+      // Once the first answer is in, the others have been sent and wait for bcrypt. The server is
+      // then given a moment to read them, so that they are in flight (not unread) at SIGTERM.
+      await eventually(() => answered > 0, { what: 'the first login answer', timeoutMs: 30_000, intervalMs: 5 });
       await sleep(200);
       assert.ok(answered < CONCURRENT_LOGINS, 'some logins are still in flight at SIGTERM');
       signalledAt = Date.now();

@@ -10,7 +10,8 @@ import { registerUser, uniqueEmail } from '../factories/users';
 import { createTestApp, TEST_JWT_SECRET } from '../utils/create-test-app';
 import { createDatabase, dropDatabase, query } from '../utils/database';
 import { Http } from '../utils/http';
-import { eventually, freePort, linkToken, parseMail, SmtpSink } from './smtp-sink';
+import { eventually } from '../utils/eventually';
+import { freePort, linkToken, MAIL_TIMEOUT_MS, parseMail, SmtpSink } from './smtp-sink';
 
 const APP_URL = 'https://latch.example.test';
 
@@ -39,8 +40,7 @@ async function allSent(databaseUrl: string, userIds: string[], timeoutMs = 30_00
       );
       return Number(rows[0].n) === userIds.length;
     },
-    'every message to be marked sent',
-    timeoutMs,
+    { what: 'every message to be marked sent', timeoutMs },
   );
 }
 
@@ -61,10 +61,13 @@ describe('mail outbox delivery', () => {
 
     await sink.stop();
     const user = await registerUser(t.api);
-    await eventually(async () => {
-      const [row] = await outboxOf(t.databaseUrl, user.id);
-      return row?.attempts >= 1 && row.last_error !== null;
-    }, 'a failed attempt to be recorded');
+    await eventually(
+      async () => {
+        const [row] = await outboxOf(t.databaseUrl, user.id);
+        return row?.attempts >= 1 && row.last_error !== null;
+      },
+      { what: 'a failed attempt to be recorded', timeoutMs: MAIL_TIMEOUT_MS },
+    );
     const [waiting] = await outboxOf(t.databaseUrl, user.id);
     assert.equal(waiting.status, 'pending');
     assert.match(waiting.last_error!, /ECONNREFUSED|connect/i);
@@ -117,8 +120,7 @@ describe('mail outbox delivery', () => {
           .get('/docs-json')
           .then((r) => r.status === 200)
           .catch(() => false),
-      'the child instance to listen',
-      30_000,
+      { what: 'the child instance to listen', timeoutMs: 30_000 },
     );
 
     const user = await registerUser(api, { email: uniqueEmail('killed') });
@@ -152,14 +154,17 @@ describe('mail outbox delivery', () => {
     const users = [];
     for (let i = 0; i < 10; i++) users.push(await registerUser((i % 2 ? a : b).api));
     const ids = users.map((u) => u.id);
-    await eventually(async () => {
-      const rows = await query<{ n: string }>(
-        db.url,
-        `SELECT count(*) AS n FROM mail_outbox WHERE user_id = ANY($1) AND attempts >= 1`,
-        [ids],
-      );
-      return Number(rows[0].n) === ids.length;
-    }, 'every message to have been tried');
+    await eventually(
+      async () => {
+        const rows = await query<{ n: string }>(
+          db.url,
+          `SELECT count(*) AS n FROM mail_outbox WHERE user_id = ANY($1) AND attempts >= 1`,
+          [ids],
+        );
+        return Number(rows[0].n) === ids.length;
+      },
+      { what: 'every message to have been tried', timeoutMs: MAIL_TIMEOUT_MS },
+    );
     await sink.start();
     await allSent(db.url, ids);
     for (const user of users) assert.equal(sink.to(user.email).length, 1, `${user.email} got one message`);
@@ -172,10 +177,10 @@ describe('mail outbox delivery', () => {
     const t = await createTestApp({ env: { SMTP_URL: sink.url, APP_URL, MAIL_MAX_ATTEMPTS: '2' } });
     cleanups.push(() => t.close());
     const user = await registerUser(t.api, { email: uniqueEmail('bounce') });
-    await eventually(
-      async () => (await outboxOf(t.databaseUrl, user.id))[0]?.status === 'failed',
-      'the message to be parked',
-    );
+    await eventually(async () => (await outboxOf(t.databaseUrl, user.id))[0]?.status === 'failed', {
+      what: 'the message to be parked',
+      timeoutMs: MAIL_TIMEOUT_MS,
+    });
     const [row] = await outboxOf(t.databaseUrl, user.id);
     assert.equal(row.attempts, 2);
     assert.match(row.last_error!, /550/);

@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { GOOD_PASSWORD, login, registerAndLogin, registerUser, uniqueEmail } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { query } from '../utils/database';
-import { linkToken, SmtpSink } from './smtp-sink';
+import { eventually } from '../utils/eventually';
+import { linkToken, MAIL_TIMEOUT_MS, SmtpSink } from './smtp-sink';
 
 const APP_URL = 'https://app.example.test';
 const NEW_PASSWORD = 'A brand new passphrase 77';
@@ -26,11 +27,10 @@ describe('password reset and change', () => {
     const before = sink.to(email, 'reset-password').length;
     const res = await t.api.post('/auth/password/forgot', { email }, { headers });
     assert.equal(res.status, 202);
-    const deadline = Date.now() + 20_000;
-    while (sink.to(email, 'reset-password').length === before) {
-      assert.ok(Date.now() < deadline, `no reset mail for ${email}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await eventually(() => sink.to(email, 'reset-password').length > before, {
+      what: `a new reset mail for ${email}`,
+      timeoutMs: MAIL_TIMEOUT_MS,
+    });
     const mail = sink.to(email, 'reset-password').at(-1)!;
     const token = linkToken(mail.text, APP_URL, 'reset-password');
     assert.ok(token, 'the text part carries the reset link');
@@ -147,9 +147,7 @@ describe('password reset and change', () => {
     // Requests are turned into mail after the response: wait until all four have been processed.
     const pending = async () =>
       (await query<{ n: string }>(t.databaseUrl, `SELECT count(*) AS n FROM password_reset_requests`))[0].n;
-    for (let waited = 0; (await pending()) !== '0' && waited < 5000; waited += 50) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await eventually(async () => (await pending()) === '0', { what: 'every reset request to be processed' });
     const [queued] = await query<{ n: string }>(
       t.databaseUrl,
       `SELECT count(*) AS n FROM mail_outbox WHERE user_id = $1 AND template = 'reset-password'`,
@@ -166,11 +164,12 @@ describe('password reset and change', () => {
       `INSERT INTO password_reset_requests (address, requested_at) VALUES ($1, now() - interval '1 minute')`,
       [user.email],
     );
-    const deadline = Date.now() + 25_000;
-    while (sink.to(user.email, 'reset-password').length === 0) {
-      assert.ok(Date.now() < deadline, 'the sweep never sent the mail');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    // Up to one sweep interval (RESET_SWEEP_MS, 10 s, not configurable yet) plus the mail's delivery.
+    await eventually(() => sink.to(user.email, 'reset-password').length > 0, {
+      what: 'the sweep to send the reset mail',
+      timeoutMs: 25_000,
+      intervalMs: 100,
+    });
     const [left] = await query<{ n: string }>(t.databaseUrl, `SELECT count(*) AS n FROM password_reset_requests`);
     assert.equal(left.n, '0');
   });

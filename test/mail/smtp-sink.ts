@@ -3,6 +3,10 @@
 // on the same port to play an SMTP outage.
 import { createServer, type AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
+import { eventually } from '../utils/eventually';
+
+/** How long a test waits for mail: the outbox is dispatched after the response, with retries. */
+export const MAIL_TIMEOUT_MS = 20_000;
 
 export interface ReceivedMail {
   to: string[];
@@ -134,17 +138,12 @@ export class SmtpSink {
     return this.messages.filter((m) => m.to.includes(address) && (template === undefined || m.template === template));
   }
 
-  /** Waits until a message for the recipient (and template) has arrived; fails after the deadline. */
-  async waitFor(address: string, template?: string, timeoutMs = 20_000): Promise<ReceivedMail> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.to(address, template);
-      if (found.length > 0) return found[found.length - 1];
-      if (Date.now() > deadline) {
-        throw new Error(`no ${template ?? ''} mail for ${address} within ${timeoutMs} ms`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+  /** The latest message for the recipient (and template), once one has arrived; fails after the deadline. */
+  waitFor(address: string, template?: string, timeoutMs = MAIL_TIMEOUT_MS): Promise<ReceivedMail> {
+    return eventually(() => this.to(address, template).at(-1), {
+      what: template ? `a ${template} mail for ${address}` : `a mail for ${address}`,
+      timeoutMs,
+    });
   }
 }
 
@@ -152,13 +151,4 @@ export class SmtpSink {
 export function linkToken(part: string, appUrl: string, path: string): string | null {
   const escaped = `${appUrl}/${path}?token=`.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   return new RegExp(`${escaped}([A-Za-z0-9_%-]+)`).exec(part)?.[1] ?? null;
-}
-
-/** Polls `check` until it returns true; fails after the deadline. */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }

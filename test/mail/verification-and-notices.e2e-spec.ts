@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { GOOD_PASSWORD, login, registerAndLogin, registerUser, uniqueEmail } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { query } from '../utils/database';
-import { eventually, linkToken, SmtpSink } from './smtp-sink';
+import { eventually } from '../utils/eventually';
+import { linkToken, MAIL_TIMEOUT_MS, SmtpSink } from './smtp-sink';
 
 const APP_URL = 'https://accounts.example.test';
 
@@ -78,7 +79,10 @@ describe('e-mail verification and security notices', () => {
     await sink.waitFor(user.email, 'verify-email');
     const res = await t.api.post('/auth/email/resend', undefined, { token: session.accessToken });
     assert.equal(res.status, 202);
-    await eventually(() => sink.to(user.email, 'verify-email').length === 2, 'the second verification mail');
+    await eventually(() => sink.to(user.email, 'verify-email').length === 2, {
+      what: 'the second verification mail',
+      timeoutMs: MAIL_TIMEOUT_MS,
+    });
     const [first, second] = sink.to(user.email, 'verify-email').map((m) => linkToken(m.text, APP_URL, 'verify-email'));
     assert.notEqual(first, second);
     assert.equal((await t.api.post('/auth/email/verify', { token: second })).status, 204);

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
 import { CacheStats } from '../../src/modules/cache/cache-stats';
+import { MEMORY_TTL_MS } from '../../src/modules/cache/state-cache.service';
 import { LoggedIn, login, registerAndLogin } from '../factories/users';
 import { createTestApp, redisUrl, SKIP_WITHOUT_REDIS, TestApp } from '../utils/create-test-app';
-import { TcpProxy, waitFor } from '../utils/tcp-proxy';
+import { eventually } from '../utils/eventually';
+import { TcpProxy } from '../utils/tcp-proxy';
 
 const NEVER = '0 0 1 1 *';
 const WITHIN_A_SECOND = 1000;
@@ -16,6 +19,39 @@ function sessionIdOf(accessToken: string): string {
 
 function stats(t: TestApp) {
   return t.app.get(CacheStats).snapshot();
+}
+
+/**
+ * Counts the evictions the instances announce on the shared invalidation channel, per cache key,
+ * so that a test can wait for an eviction it knows is coming instead of guessing how long it takes.
+ */
+class Evictions {
+  private readonly seen = new Map<string, number>();
+  private constructor(
+    private readonly subscriber: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  static async watch(url: string, prefix: string): Promise<Evictions> {
+    const subscriber = new Redis(url);
+    const evictions = new Evictions(subscriber, prefix);
+    subscriber.on('message', (_channel: string, message: string) => {
+      for (const key of (JSON.parse(message) as { keys: string[] }).keys) {
+        evictions.seen.set(key, (evictions.seen.get(key) ?? 0) + 1);
+      }
+    });
+    await subscriber.subscribe(`${prefix}cache:invalidate`);
+    return evictions;
+  }
+
+  /** How many times the cached user has been evicted so far. */
+  ofUser(userId: string): number {
+    return this.seen.get(`${this.prefix}cache:user:${createHash('sha256').update(userId).digest('hex')}`) ?? 0;
+  }
+
+  close(): void {
+    this.subscriber.disconnect();
+  }
 }
 
 // Two instances over one database and one Redis (same REDIS_KEY_PREFIX), as behind a load
@@ -29,6 +65,7 @@ describe('state cache shared by two instances', () => {
   let b: TestApp;
   let redisProxy: TcpProxy;
   let redis: Redis;
+  let evictions: Evictions;
 
   before(async () => {
     if (SKIP_WITHOUT_REDIS) return;
@@ -40,6 +77,7 @@ describe('state cache shared by two instances', () => {
       env: { REDIS_URL: redisProxy.urlFor(url), REDIS_KEY_PREFIX: prefix, TOKEN_CLEANUP_CRON: NEVER },
     });
     redis = new Redis(url);
+    evictions = await Evictions.watch(url, prefix);
   });
 
   after(async () => {
@@ -47,6 +85,7 @@ describe('state cache shared by two instances', () => {
     await b?.close();
     await a?.close();
     await redisProxy?.close();
+    evictions?.close();
     if (redis) {
       const keys = await redis.keys(`${prefix}*`);
       if (keys.length > 0) await redis.del(...keys);
@@ -54,13 +93,16 @@ describe('state cache shared by two instances', () => {
     }
   });
 
-  /** Logs in through A and lets the last-login write (and its repeated eviction) settle. */
+  /**
+   * Logs in through A and lets the last-login write settle: that write (after the response) evicts
+   * the cached user, and StateCache repeats every eviction once a moment later. Both evictions are
+   * announced on the invalidation channel; once both are seen, reads of this user stay warm.
+   */
   async function signedIn(): Promise<LoggedIn> {
     const user = await registerAndLogin(a.api);
-    await waitFor('last login stamped', 5000, async () => {
-      return (await a.api.get('/users/me', { token: user.accessToken })).body.lastLoginAt !== null;
+    await eventually(() => evictions.ofUser(user.id) >= 2, {
+      what: "the last-login write's eviction of the user and its repeat",
     });
-    await new Promise((resolve) => setTimeout(resolve, 600));
     return user;
   }
 
@@ -80,7 +122,8 @@ describe('state cache shared by two instances', () => {
       assert.equal(warm.session.misses, before.session.misses, 'a warm token costs no look-up in PostgreSQL');
       assert.equal(warm.user.misses, before.user.misses, 'nor does its user');
       // Once this instance's one-second memory copy is gone, Redis answers, still without PostgreSQL.
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // The copy's life must be waited out: a read before it ends would be (rightly) a memory hit.
+      await sleep(MEMORY_TTL_MS + 100);
       await verify();
       const later = stats(b);
       assert.ok(later.session.hitsByTier.shared > warm.session.hitsByTier.shared, JSON.stringify(later));
@@ -110,8 +153,9 @@ describe('state cache shared by two instances', () => {
     for (let i = 0; i < 2; i++)
       assert.equal((await b.api.get('/auth/verify', { token: user.accessToken })).status, 200);
     assert.equal((await a.api.post('/auth/logout', undefined, { token: user.accessToken })).status, 204);
-    await waitFor('B refuses the logged-out token', WITHIN_A_SECOND, async () => {
-      return (await b.api.get('/auth/verify', { token: user.accessToken })).status === 401;
+    await eventually(async () => (await b.api.get('/auth/verify', { token: user.accessToken })).status === 401, {
+      what: 'B to refuse the logged-out token',
+      timeoutMs: WITHIN_A_SECOND,
     });
   });
 
@@ -128,16 +172,20 @@ describe('state cache shared by two instances', () => {
       }
       const sid = sessionIdOf(third.accessToken);
       assert.equal((await a.api.delete(`/auth/sessions/${sid}`, { token: user.accessToken })).status, 204);
-      await waitFor('B refuses the deleted session', WITHIN_A_SECOND, async () => {
-        return (await b.api.get('/auth/verify', { token: third.accessToken })).status === 401;
+      await eventually(async () => (await b.api.get('/auth/verify', { token: third.accessToken })).status === 401, {
+        what: 'B to refuse the deleted session',
+        timeoutMs: WITHIN_A_SECOND,
       });
       assert.equal((await a.api.post('/auth/logout-all', undefined, { token: second.accessToken })).status, 204);
-      await waitFor('B refuses every session after logout-all', WITHIN_A_SECOND, async () => {
-        const results = await Promise.all(
-          [user.accessToken, second.accessToken].map((token) => b.api.get('/auth/verify', { token })),
-        );
-        return results.every((r) => r.status === 401);
-      });
+      await eventually(
+        async () => {
+          const results = await Promise.all(
+            [user.accessToken, second.accessToken].map((token) => b.api.get('/auth/verify', { token })),
+          );
+          return results.every((r) => r.status === 401);
+        },
+        { what: 'B to refuse every session after logout-all', timeoutMs: WITHIN_A_SECOND },
+      );
     },
   );
 
@@ -147,9 +195,10 @@ describe('state cache shared by two instances', () => {
     assert.equal((await b.api.get('/users/me', { token: user.accessToken })).body.displayName, null);
     const renamed = await a.api.patch('/users/me', { displayName: 'Grace' }, { token: user.accessToken });
     assert.equal(renamed.status, 200);
-    await waitFor('B shows the new display name', WITHIN_A_SECOND, async () => {
-      return (await b.api.get('/users/me', { token: user.accessToken })).body.displayName === 'Grace';
-    });
+    await eventually(
+      async () => (await b.api.get('/users/me', { token: user.accessToken })).body.displayName === 'Grace',
+      { what: 'B to show the new display name', timeoutMs: WITHIN_A_SECOND },
+    );
   });
 
   it(
@@ -162,10 +211,13 @@ describe('state cache shared by two instances', () => {
         assert.equal((await a.api.get('/auth/verify', { token: victim.accessToken })).status, 200);
 
       redisProxy.cut();
-      await waitFor('B reports Redis degraded', 5000, async () => {
-        const ready = await b.root.get('/health/readiness');
-        return ready.status === 200 && ready.body.details.redis.status === 'degraded';
-      });
+      await eventually(
+        async () => {
+          const ready = await b.root.get('/health/readiness');
+          return ready.status === 200 && ready.body.details.redis.status === 'degraded';
+        },
+        { what: 'B to report Redis degraded' },
+      );
       // Everything still works on B, from PostgreSQL and memory.
       const started = Date.now();
       const fresh = await login(b.api, user);
@@ -177,19 +229,24 @@ describe('state cache shared by two instances', () => {
       assert.equal((await b.api.get('/auth/verify', { token: victim.accessToken })).status, 401);
 
       redisProxy.restore();
-      const back = await waitFor('B reports Redis up again', 10_000, async () => {
-        return (await b.root.get('/health/readiness')).body.details.redis.status === 'up';
+      const restored = Date.now();
+      await eventually(async () => (await b.root.get('/health/readiness')).body.details.redis.status === 'up', {
+        what: 'B to report Redis up again',
+        timeoutMs: 10_000,
       });
-      ctx.diagnostic(`Redis in use again ${back} ms after it came back`);
-      await waitFor('A refuses the session B ended while cut off', 5000, async () => {
-        return (await a.api.get('/auth/verify', { token: victim.accessToken })).status === 401;
+      ctx.diagnostic(`Redis in use again ${Date.now() - restored} ms after it came back`);
+      await eventually(async () => (await a.api.get('/auth/verify', { token: victim.accessToken })).status === 401, {
+        what: 'A to refuse the session B ended while cut off',
       });
+      // Reads are memory hits until B's memory copy expires; the next one must come from Redis.
       const sharedBefore = stats(b).session.hitsByTier.shared;
-      await waitFor('B reads the shared tier again', 5000, async () => {
-        await new Promise((resolve) => setTimeout(resolve, 1100)); // let B's memory copy expire
-        await b.api.get('/auth/verify', { token: fresh.accessToken });
-        return stats(b).session.hitsByTier.shared > sharedBefore;
-      });
+      await eventually(
+        async () => {
+          await b.api.get('/auth/verify', { token: fresh.accessToken });
+          return stats(b).session.hitsByTier.shared > sharedBefore;
+        },
+        { what: 'B to read the shared tier again', intervalMs: 100 },
+      );
     },
   );
 });

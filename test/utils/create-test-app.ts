@@ -11,6 +11,7 @@ import { loadConfig, LatchConfig } from '../../src/config/configuration';
 import { RedisService } from '../../src/redis/redis.service';
 import type { LogDestination } from '../../src/modules/observability/logging/app-logger';
 import { createDatabase, dropDatabase } from './database';
+import { eventually } from './eventually';
 import { Http } from './http';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
@@ -93,14 +94,15 @@ export async function createInstancesSharingRedis(env: Record<string, string>): 
   const shared = { REDIS_URL: redisUrl()!, REDIS_KEY_PREFIX: `latch-pair-${randomBytes(4).toString('hex')}:`, ...env };
   const a = await createTestApp({ env: shared });
   const b = await createTestApp({ env: shared, databaseUrl: a.databaseUrl });
-  const deadline = Date.now() + 10_000;
-  while (!(a.app.get(RedisService).available && b.app.get(RedisService).available)) {
-    if (Date.now() > deadline) {
-      await b.close();
-      await a.close();
-      throw new Error('the two instances did not reach Redis within 10 s');
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  try {
+    await eventually(() => a.app.get(RedisService).available && b.app.get(RedisService).available, {
+      what: 'both instances to reach Redis',
+      timeoutMs: 10_000,
+    });
+  } catch (error) {
+    await b.close();
+    await a.close();
+    throw error;
   }
   return [a, b];
 }

@@ -93,13 +93,3 @@ export class TcpProxy {
     });
   }
 }
-
-/** Polls `probe` until it returns true or `deadlineMs` passes; returns the time it took, or throws. */
-export async function waitFor(what: string, deadlineMs: number, probe: () => Promise<boolean>): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await probe()) return Date.now() - started;
-    if (Date.now() - started > deadlineMs) throw new Error(`${what}: not within ${deadlineMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
