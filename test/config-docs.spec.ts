@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { declaredVariables } from '../src/config/configuration';
+import { declaredVariables } from '../src/config/variables';
 
 // This file runs compiled, from .build/test/.
 const ROOT = join(__dirname, '..', '..');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { declaredVariables, loadConfig, type LatchConfig } from './configuration';
+import { availableParallelism } from 'node:os';
+import { bcryptConcurrency, declaredVariables, loadConfig, type LatchConfig } from './variables';
 import { ConfigError } from './env';
 
 const SECRET = 'x'.repeat(32);
@@ -121,5 +122,12 @@ describe('environment validation', () => {
       secret: false,
     });
     assert.equal(variables.find((v) => v.name === 'JWT_ACCESS_SECRET')?.secret, true);
+  });
+
+  it('reads BCRYPT_CONCURRENCY for the thread pool as loadConfig does, its default when bad', () => {
+    assert.equal(bcryptConcurrency({ BCRYPT_CONCURRENCY: '3' }), 3);
+    assert.equal(bcryptConcurrency({}), availableParallelism());
+    assert.equal(bcryptConcurrency({ BCRYPT_CONCURRENCY: 'many' }), availableParallelism());
+    assert.equal(loadConfig({}).auth.bcryptConcurrency, availableParallelism());
   });
 });
