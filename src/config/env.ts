@@ -1,6 +1,6 @@
 // The building blocks of Latch's configuration: one declared variable knows its name, how to parse
 // it, its default, its bounds and whether it is secret. The variables themselves are declared once,
-// in configuration.ts. A bad value stops the start with one line naming the variable; secret values
+// in variables.ts. A bad value stops the start with one line naming the variable; secret values
 // are never echoed.
 import { isIP } from 'node:net';
 
