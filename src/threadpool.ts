@@ -1,9 +1,8 @@
 // Sizes libuv's thread pool before anything uses it (it is fixed at first use). bcrypt hashes run
 // on it, and so do compression, DNS and file I/O: leave two threads beyond the bcrypt concurrency.
 // An explicit UV_THREADPOOL_SIZE wins.
-import { availableParallelism } from 'node:os';
+import { bcryptConcurrency } from './config/variables';
 
 if (!process.env.UV_THREADPOOL_SIZE) {
-  const bcrypt = Number(process.env.BCRYPT_CONCURRENCY) || availableParallelism();
-  process.env.UV_THREADPOOL_SIZE = String(Math.min(1024, Math.max(4, bcrypt + 2)));
+  process.env.UV_THREADPOOL_SIZE = String(Math.min(1024, Math.max(4, bcryptConcurrency() + 2)));
 }

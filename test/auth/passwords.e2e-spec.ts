@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { uniqueEmail } from '../factories/users';
+import { registerAndLogin, uniqueEmail } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { query } from '../utils/database';
 import { eventually } from '../utils/eventually';
@@ -97,6 +97,34 @@ describe('password rules and hashing', () => {
       assert.equal((await high.api.post('/auth/login', { email, password })).status, 200);
     } finally {
       await high.close();
+    }
+  });
+
+  it('applies a raised PASSWORD_MIN_LENGTH to register and change, stating the minimum', async () => {
+    const strict = await createTestApp({ databaseUrl: t.databaseUrl, env: { PASSWORD_MIN_LENGTH: '12' } });
+    try {
+      const tenLetters = 'Kite-Zebra';
+      const short = await strict.api.post('/auth/register', { email: uniqueEmail(), password: tenLetters });
+      assert.equal(short.status, 400);
+      assert.equal(short.body.code, 'VALIDATION_FAILED');
+      assert.deepEqual(short.body.errors, [{ field: 'password', message: 'must be at least 12 characters long' }]);
+      const user = await registerAndLogin(strict.api);
+      const change = await strict.api.post(
+        '/auth/password/change',
+        { currentPassword: user.password, newPassword: tenLetters },
+        { token: user.accessToken },
+      );
+      assert.equal(change.status, 400);
+      assert.equal(change.body.code, 'VALIDATION_FAILED');
+      assert.deepEqual(change.body.errors, [{ field: 'newPassword', message: 'must be at least 12 characters long' }]);
+      assert.equal(
+        (await strict.api.post('/auth/register', { email: uniqueEmail(), password: 'Kite-Zebra-9' })).status,
+        201,
+      );
+      // The same password is fine where the minimum is the default 8.
+      assert.equal((await register(tenLetters)).status, 201);
+    } finally {
+      await strict.close();
     }
   });
 });

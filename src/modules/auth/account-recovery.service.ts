@@ -130,7 +130,7 @@ export class AccountRecoveryService {
    * address, so it counts as verified from then on.
    */
   async resetPassword(token: string, password: string, client: ClientInfo): Promise<void> {
-    const problem = checkPassword(password);
+    const problem = checkPassword(password, this.config.passwordMinLength);
     if (problem)
       throw new AppError(ErrorCode.ValidationFailed, 'The password does not meet the rules.', { errors: [problem] });
     // Made-up tokens cost one lookup, not a bcrypt hash; the token is spent only in the transaction.
@@ -163,7 +163,7 @@ export class AccountRecoveryService {
 
   /** Needs the current password; ends the user's other sessions and queues "password changed". */
   async changePassword(auth: AuthContext, current: string, next: string, client: ClientInfo): Promise<void> {
-    const problem = checkPassword(next, 'newPassword');
+    const problem = checkPassword(next, this.config.passwordMinLength, 'newPassword');
     if (problem)
       throw new AppError(ErrorCode.ValidationFailed, 'The password does not meet the rules.', { errors: [problem] });
     const user = await this.users.getById(auth.userId);

@@ -60,7 +60,7 @@ export class AuthService {
   }
 
   async register(dto: RegisterDto, client: ClientInfo): Promise<UserEntity> {
-    const problem = checkPassword(dto.password);
+    const problem = checkPassword(dto.password, this.config.passwordMinLength);
     if (problem)
       throw new AppError(ErrorCode.ValidationFailed, 'The password does not meet the rules.', { errors: [problem] });
     const passwordHash = await this.passwords.hash(dto.password);

@@ -13,6 +13,7 @@ import { checkPassword } from './passwords/password-policy';
 export class InitialAdminService implements OnApplicationBootstrap {
   private readonly logger = new Logger('InitialAdmin');
   private readonly config: AppConfig;
+  private readonly passwordMinLength: number;
 
   constructor(
     private readonly users: UsersService,
@@ -20,13 +21,14 @@ export class InitialAdminService implements OnApplicationBootstrap {
     config: ConfigService<LatchConfig, true>,
   ) {
     this.config = config.get('app', { infer: true });
+    this.passwordMinLength = config.get('auth', { infer: true }).passwordMinLength;
   }
 
   async onApplicationBootstrap(): Promise<void> {
     const { adminEmail: email, adminPassword: password } = this.config;
     if (!email || !password) return;
     if (await this.users.hasAdmin()) return;
-    const problem = checkPassword(password, 'ADMIN_PASSWORD');
+    const problem = checkPassword(password, this.passwordMinLength, 'ADMIN_PASSWORD');
     if (problem) {
       this.logger.error(`ADMIN_PASSWORD is refused (${problem.message}): no admin was created`);
       return;

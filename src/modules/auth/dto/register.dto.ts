@@ -13,7 +13,8 @@ export class RegisterDto {
     example: 'correct horse battery staple',
     minLength: PASSWORD_MIN_LENGTH,
     maxLength: PASSWORD_MAX_LENGTH,
-    description: '8 to 256 characters of any script; common passwords are refused',
+    description:
+      'PASSWORD_MIN_LENGTH (8 unless configured higher) to 256 characters of any script; common passwords are refused',
   })
   @IsString()
   @IsStorableText()

@@ -1,7 +1,9 @@
-// Password rules (docs/security.md): 8 to 256 code points after NFKC, refused when on the common-password list.
+// Password rules (docs/security.md): PASSWORD_MIN_LENGTH (8 unless configured higher) to 256 code points after
+// NFKC, refused when on the common-password list. This file is the one place that decides.
 import { dictionary } from '@zxcvbn-ts/language-common';
 import type { FieldError } from '../../../common/errors/app-error';
 
+/** The floor and default of the PASSWORD_MIN_LENGTH setting (auth.passwordMinLength). */
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 256;
 
@@ -18,12 +20,15 @@ export function normalizePassword(password: string): string {
   return password.normalize('NFKC');
 }
 
-/** Returns why the password is refused, or null when it may be used. */
-export function checkPassword(password: string, field = 'password'): FieldError | null {
+/**
+ * Returns why the password is refused, or null when it may be used. minLength is the configured
+ * auth.passwordMinLength, so that the message states the minimum actually in force.
+ */
+export function checkPassword(password: string, minLength: number, field = 'password'): FieldError | null {
   const normalized = normalizePassword(password);
   const length = [...normalized].length;
-  if (length < PASSWORD_MIN_LENGTH) {
-    return { field, message: `must be at least ${PASSWORD_MIN_LENGTH} characters long` };
+  if (length < minLength) {
+    return { field, message: `must be at least ${minLength} characters long` };
   }
   if (length > PASSWORD_MAX_LENGTH) {
     return { field, message: `must be at most ${PASSWORD_MAX_LENGTH} characters long` };

@@ -24,6 +24,15 @@ describe('mail templates', () => {
       assert.ok(part.includes(`${APP_URL}/verify-email?token=abc_DEF-123`));
   });
 
+  it('states a reset link lifetime of a few seconds in seconds, not as a minute', () => {
+    const text = (ttlSeconds: string) =>
+      renderMail('reset-password', { appUrl: APP_URL, data: { ttlSeconds }, secret: 'tok' }).text;
+    assert.match(text('3'), /for 3 seconds;/);
+    assert.match(text('1'), /for 1 second;/);
+    assert.match(text('60'), /for 1 minute;/);
+    assert.match(text('1800'), /for 30 minutes;/);
+  });
+
   it('refuses to render a link mail without its token', () => {
     assert.throws(() => renderMail('reset-password', { appUrl: APP_URL, data: {}, secret: null }));
   });

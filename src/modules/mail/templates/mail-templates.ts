@@ -40,9 +40,15 @@ const IF_NOT_YOU =
   'If this was not you, reset your password now and sign out of your other sessions; ' +
   'someone else may know your password.';
 
+/** Lifetimes may be a few seconds (drills, tests): those are not rounded up to "1 minutes". */
+export function spelledLifetime(seconds: number): string {
+  const unit = (n: number, name: string) => `${n} ${name}${n === 1 ? '' : 's'}`;
+  return seconds < 60 ? unit(seconds, 'second') : unit(Math.round(seconds / 60), 'minute');
+}
+
 export const MAIL_TEMPLATES: Record<MailTemplateName, (input: TemplateInput) => RenderedMail> = {
   'reset-password': (input) => {
-    const minutes = Math.max(1, Math.round(Number(input.data.ttlSeconds ?? 1800) / 60));
+    const lifetime = spelledLifetime(Number(input.data.ttlSeconds ?? 1800));
     return render({
       subject: 'Reset your password',
       heading: 'Reset your password',
@@ -52,7 +58,7 @@ export const MAIL_TEMPLATES: Record<MailTemplateName, (input: TemplateInput) => 
         url: resetPasswordLink(input.appUrl, requireSecret(input, 'reset-password')),
       },
       after: [
-        `The link works once, for ${minutes} minutes; asking again makes earlier links stop working.`,
+        `The link works once, for ${lifetime}; asking again makes earlier links stop working.`,
         'If you did not ask, ignore this message: your password stays as it is.',
       ],
     });

@@ -1,0 +1,254 @@
+// Every environment variable Latch understands, declared once: name, parser, default, bounds,
+// secret or not, and the namespace property it fills. The typed namespaces (app, auth, database,
+// redis, mail, throttle) and their TypeScript types are derived from this declaration.
+// Adding a variable: one entry below (and a row in README's configuration table and .env.example,
+// which test/config-docs.spec.ts checks), plus its use.
+// No framework imports here: threadpool.ts reads BCRYPT_CONCURRENCY through it before anything loads.
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import {
+  bool,
+  ConfigError,
+  custom,
+  int,
+  list,
+  listDeclaration,
+  oneOf,
+  parseTrustProxy,
+  rawValue,
+  readDeclaration,
+  text,
+  url,
+  type DeclaredVariable,
+  type Source,
+  type TrustProxy,
+  type Values,
+} from './env';
+
+const CRON_FIELD = /^[\d*/,\-A-Za-z?LW#]+$/;
+const RATE = { min: 1, max: 1_000_000 };
+/** Lifetimes are whole seconds from 1 up: drills and tests use lifetimes of a few seconds. */
+const lifetime = (name: string, defaultSeconds: number, max: number, description: string) =>
+  int(name, { default: defaultSeconds, min: 1, max, description });
+
+const schema = {
+  app: {
+    nodeEnv: oneOf('NODE_ENV', ['development', 'production', 'test'], {
+      default: 'development',
+      description: '`production` turns on strict checks',
+    }),
+    port: int('PORT', { default: 3000, min: 0, max: 65535, description: 'listen port' }),
+    host: text('HOST', { default: '0.0.0.0', description: 'listen address' }),
+    appUrl: url('APP_URL', ['http:', 'https:'], {
+      default: 'http://localhost:3000',
+      normalize: (value) => value.replace(/\/+$/, ''),
+      description: 'base of links in mail',
+    }),
+    dataDir: text('DATA_DIR', { default: '.data', description: 'embedded database files and captured mail' }),
+    trustProxy: custom<TrustProxy>('TRUST_PROXY', {
+      default: false,
+      parse: parseTrustProxy,
+      description: 'which proxies may name the client address',
+    }),
+    corsOrigins: list('CORS_ORIGINS', {
+      description: 'allowed origins, comma-separated',
+      check: (origin) => {
+        let parsed: URL | undefined;
+        try {
+          parsed = new URL(origin);
+        } catch {
+          parsed = undefined;
+        }
+        return parsed && parsed.origin === origin
+          ? null
+          : `must list origins such as https://app.example.com (bad entry "${origin}")`;
+      },
+    }),
+    corsMaxAge: int('CORS_MAX_AGE', { default: 3600, min: 0, max: 86_400, description: 'preflight cache, seconds' }),
+    logLevel: oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      default: 'info',
+      description: 'log level',
+    }),
+    metricsToken: text('METRICS_TOKEN', { secret: true, description: 'bearer token required by /metrics' }),
+    slowRequestMs: int('SLOW_REQUEST_MS', {
+      default: 1000,
+      min: 1,
+      max: 600_000,
+      description: 'slow request log threshold',
+    }),
+    adminEmail: text('ADMIN_EMAIL', { description: 'initial admin address' }),
+    adminPassword: text('ADMIN_PASSWORD', { secret: true, description: 'initial admin password' }),
+  },
+  auth: {
+    jwtAccessSecret: text('JWT_ACCESS_SECRET', {
+      secret: true,
+      // Generated per process when unset; production refuses to start without one (see RULES).
+      default: () => randomBytes(48).toString('base64url'),
+      shownDefault: 'random per process in development',
+      check: (value) => (Buffer.byteLength(value) < 32 ? 'must be at least 32 bytes long' : null),
+      description: 'HS256 signing key',
+    }),
+    jwtAccessTtl: lifetime('JWT_ACCESS_TTL', 900, 86_400, 'access token lifetime, seconds'),
+    jwtIssuer: text('JWT_ISSUER', { default: 'latch', description: 'token issuer' }),
+    jwtAudience: text('JWT_AUDIENCE', { default: 'latch', description: 'token audience' }),
+    refreshTokenTtl: lifetime('REFRESH_TOKEN_TTL', 2_592_000, 31_536_000, 'refresh session lifetime, seconds'),
+    refreshReuseGraceSeconds: int('REFRESH_REUSE_GRACE_SECONDS', {
+      default: 10,
+      min: 0,
+      max: 300,
+      description: 'window in which a rotated refresh token returns the same pair',
+    }),
+    bcryptRounds: int('BCRYPT_ROUNDS', { default: 12, min: 4, max: 31, description: 'bcrypt cost' }),
+    bcryptConcurrency: int('BCRYPT_CONCURRENCY', {
+      // One hash per core keeps the pool busy without queueing other libuv work behind bcrypt.
+      default: () => availableParallelism(),
+      shownDefault: 'cores',
+      min: 1,
+      max: 256,
+      description: 'password hashes at once',
+    }),
+    bcryptQueueMax: int('BCRYPT_QUEUE_MAX', {
+      default: 64,
+      min: 0,
+      max: 100_000,
+      description: 'hashes waiting beyond which logins are refused',
+    }),
+    passwordMinLength: int('PASSWORD_MIN_LENGTH', {
+      default: 8,
+      min: 8,
+      max: 64,
+      description: 'shortest accepted password, characters',
+    }),
+    passwordResetTtl: lifetime('PASSWORD_RESET_TTL', 1800, 86_400, 'reset token lifetime, seconds'),
+    emailVerificationRequired: bool('EMAIL_VERIFICATION_REQUIRED', {
+      default: false,
+      description: 'sign-in needs a verified address',
+    }),
+    requireApproval: bool('REQUIRE_APPROVAL', { default: false, description: 'new accounts wait for an admin' }),
+    loginNotifyNewDevice: bool('LOGIN_NOTIFY_NEW_DEVICE', {
+      default: false,
+      description: 'mail the user on a sign-in from a new device',
+    }),
+    tokenCleanupCron: text('TOKEN_CLEANUP_CRON', {
+      default: '0 * * * *',
+      description: 'token cleanup schedule',
+      check: (cron) => {
+        const fields = cron.split(/\s+/);
+        return fields.length >= 5 && fields.length <= 6 && fields.every((f) => CRON_FIELD.test(f))
+          ? null
+          : `must be a cron expression of 5 or 6 fields (got "${cron}")`;
+      },
+    }),
+    revokedTokenRetentionDays: int('REVOKED_TOKEN_RETENTION_DAYS', {
+      default: 7,
+      min: 0,
+      max: 3650,
+      description: 'days revoked sessions are kept for reuse detection',
+    }),
+  },
+  database: {
+    url: url('DATABASE_URL', ['postgres:', 'postgresql:'], {
+      secret: true,
+      description: 'PostgreSQL URL; unset: embedded PostgreSQL',
+    }),
+    poolMax: int('DB_POOL_MAX', { default: 20, min: 1, max: 1000, description: 'connection pool size' }),
+    migrationsRun: bool('DB_MIGRATIONS_RUN', { default: true, description: 'apply pending migrations at start' }),
+  },
+  redis: {
+    url: url('REDIS_URL', ['redis:', 'rediss:'], { secret: true, description: 'Redis URL; unset: in memory' }),
+    keyPrefix: text('REDIS_KEY_PREFIX', { default: 'latch:', description: 'prefix of every Redis key' }),
+  },
+  mail: {
+    smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:'], { secret: true, description: 'SMTP URL; unset: .eml files' }),
+    from: text('MAIL_FROM', { default: 'Latch <no-reply@localhost>', description: 'sender' }),
+    maxAttempts: int('MAIL_MAX_ATTEMPTS', {
+      default: 10,
+      min: 1,
+      max: 1000,
+      description: 'delivery attempts before a message is parked',
+    }),
+  },
+  throttle: {
+    enabled: bool('RATE_LIMIT_ENABLED', { default: true, description: 'rate limits on' }),
+    /** Requests per client address per minute, by route group. */
+    limits: {
+      default: int('RATE_LIMIT_DEFAULT', { default: 200, ...RATE, description: 'requests per minute, default' }),
+      register: int('RATE_LIMIT_REGISTER', { default: 5, ...RATE, description: 'requests per minute, register' }),
+      login: int('RATE_LIMIT_LOGIN', { default: 10, ...RATE, description: 'requests per minute, login' }),
+      token: int('RATE_LIMIT_TOKEN', { default: 20, ...RATE, description: 'requests per minute, token' }),
+      forgotPassword: int('RATE_LIMIT_FORGOT_PASSWORD', {
+        default: 5,
+        ...RATE,
+        description: 'requests per minute, forgot password',
+      }),
+    },
+  },
+};
+
+type Declared = Values<typeof schema>;
+
+/** Values computed from the declared ones rather than read from a variable of their own. */
+function derive(declared: Declared, source: Source) {
+  return {
+    app: { ...declared.app, production: declared.app.nodeEnv === 'production' },
+    auth: { ...declared.auth, jwtAccessSecretGenerated: rawValue(source, 'JWT_ACCESS_SECRET') === undefined },
+    database: declared.database,
+    redis: declared.redis,
+    mail: { ...declared.mail, outputDir: `${declared.app.dataDir}/mail` },
+    throttle: declared.throttle,
+  };
+}
+
+export type LatchConfig = ReturnType<typeof derive>;
+export type AppConfig = LatchConfig['app'];
+export type AuthConfig = LatchConfig['auth'];
+export type DatabaseConfig = LatchConfig['database'];
+export type RedisConfig = LatchConfig['redis'];
+export type MailConfig = LatchConfig['mail'];
+export type ThrottleConfig = LatchConfig['throttle'];
+
+/** Rules across variables, checked once every variable has parsed. */
+const RULES: ((config: LatchConfig) => void)[] = [
+  ({ app, auth }) => {
+    if (app.production && auth.jwtAccessSecretGenerated) {
+      throw new ConfigError('JWT_ACCESS_SECRET', 'is required when NODE_ENV=production');
+    }
+  },
+  ({ app, auth }) => {
+    if (app.production && auth.bcryptRounds < 10) {
+      throw new ConfigError('BCRYPT_ROUNDS', `must be at least 10 when NODE_ENV=production (got ${auth.bcryptRounds})`);
+    }
+  },
+  ({ app }) => {
+    if ((app.adminEmail === undefined) !== (app.adminPassword === undefined)) {
+      throw new ConfigError(
+        app.adminEmail === undefined ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD',
+        'must be set together with its pair',
+      );
+    }
+  },
+];
+
+/** Reads and validates the environment; a bad value throws a one-line ConfigError naming it. */
+export function loadConfig(source: Source = process.env): LatchConfig {
+  const config = derive(readDeclaration(schema, source), source);
+  for (const rule of RULES) rule(config);
+  return config;
+}
+
+/** Every declared variable with its documented default, for the docs and their test. */
+export function declaredVariables(): DeclaredVariable[] {
+  return listDeclaration(schema);
+}
+
+/**
+ * BCRYPT_CONCURRENCY as loadConfig() will read it, for sizing libuv's pool before the start; a bad
+ * value gives the default here, and loadConfig() then stops the start naming it.
+ */
+export function bcryptConcurrency(source: Source = process.env): number {
+  try {
+    return schema.auth.bcryptConcurrency.read(source);
+  } catch {
+    return schema.auth.bcryptConcurrency.read({});
+  }
+}
