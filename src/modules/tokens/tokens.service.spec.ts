@@ -1,18 +1,32 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConfigService } from '@nestjs/config';
+import type { EventEmitter2 } from '@nestjs/event-emitter';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
+import type { ClientInfo } from '../../common/events/domain-events';
+import type { StateCache } from '../cache/state-cache.service';
 import type { RefreshSessionsRepository, ReplacedTokenState } from './refresh-sessions.repository';
 import { hashToken, sealForGrace } from './token-crypto';
 import { TokensService } from './tokens.service';
 
 const GRACE_SECONDS = 10;
 
-function service(repo: Partial<RefreshSessionsRepository>): TokensService {
+const client: ClientInfo = { ip: '127.0.0.1', userAgent: 'spec' };
+
+/** The service with stubs for its repository, cache and event bus; `emitted` collects event names. */
+function service(repo: Partial<RefreshSessionsRepository>, emitted: string[] = []): TokensService {
   const config = {
     get: () => ({ refreshTokenTtl: 3600, refreshReuseGraceSeconds: GRACE_SECONDS }),
   } as unknown as ConfigService;
-  return new TokensService(repo as RefreshSessionsRepository, config as never);
+  const cache = { forget: async () => undefined } as unknown as StateCache;
+  const events = {
+    emit: (name: string) => {
+      emitted.push(name);
+      return true;
+    },
+  } as unknown as EventEmitter2;
+  const sessions = { countLive: async () => 0, ...repo } as RefreshSessionsRepository;
+  return new TokensService(sessions, config as never, cache, events);
 }
 
 function replaced(overrides: Partial<ReplacedTokenState>): ReplacedTokenState {
@@ -38,7 +52,7 @@ describe('TokensService.refresh', () => {
         return { id: 's', userId: 'u', expiresAt: new Date(), rotatedAt: new Date() };
       },
     });
-    const outcome = await tokens.refresh('presented-token');
+    const outcome = await tokens.refresh('presented-token', client);
     assert.equal(outcome.kind, 'rotated');
     assert.deepEqual(seen[0], hashToken('presented-token'));
     if (outcome.kind === 'rotated') assert.deepEqual(seen[1], hashToken(outcome.refreshToken));
@@ -55,27 +69,32 @@ describe('TokensService.refresh', () => {
       rotate: async () => null,
       findByReplacedToken: async () => replaced({ graceCiphertext: sealForGrace(pair, 'old', 'session-1') }),
     });
-    const outcome = await tokens.refresh('old');
+    const outcome = await tokens.refresh('old', client);
     assert.equal(outcome.kind, 'replayed');
     if (outcome.kind === 'replayed') assert.equal(outcome.tokens.refreshToken, 'new-refresh');
   });
 
   it('revokes the session when the replaced token comes back after the window', async () => {
     const revoked: string[] = [];
-    const tokens = service({
-      rotate: async () => null,
-      findByReplacedToken: async () => {
-        const state = replaced({});
-        return { ...state, rotatedAt: new Date(state.now.getTime() - (GRACE_SECONDS + 1) * 1000) };
+    const emitted: string[] = [];
+    const tokens = service(
+      {
+        rotate: async () => null,
+        findByReplacedToken: async () => {
+          const state = replaced({});
+          return { ...state, rotatedAt: new Date(state.now.getTime() - (GRACE_SECONDS + 1) * 1000) };
+        },
+        revoke: async (id: string) => {
+          revoked.push(id);
+          return { id, userId: 'user-1', expiresAt: new Date() };
+        },
       },
-      revoke: async (id: string) => {
-        revoked.push(id);
-        return { id, userId: 'user-1', expiresAt: new Date() };
-      },
-    });
-    const outcome = await tokens.refresh('old');
+      emitted,
+    );
+    const outcome = await tokens.refresh('old', client);
     assert.deepEqual(outcome, { kind: 'reuse', sessionId: 'session-1', userId: 'user-1' });
     assert.deepEqual(revoked, ['session-1']);
+    assert.deepEqual(emitted, ['auth.refresh.reuse_detected', 'auth.session.revoked']);
   });
 
   it('treats a token found only in the history as reuse', async () => {
@@ -85,7 +104,7 @@ describe('TokensService.refresh', () => {
       findSessionOfHistoricToken: async () => ({ id: 'session-9', userId: 'user-9' }),
       revoke: async () => null,
     });
-    assert.equal((await tokens.refresh('ancient')).kind, 'reuse');
+    assert.equal((await tokens.refresh('ancient', client)).kind, 'reuse');
   });
 
   it('answers unknown and revoked tokens with INVALID_REFRESH_TOKEN', async () => {
@@ -94,12 +113,12 @@ describe('TokensService.refresh', () => {
       findByReplacedToken: async () => null,
       findSessionOfHistoricToken: async () => null,
     });
-    await assert.rejects(unknown.refresh('nope'), (e: AppError) => e.code === ErrorCode.InvalidRefreshToken);
+    await assert.rejects(unknown.refresh('nope', client), (e: AppError) => e.code === ErrorCode.InvalidRefreshToken);
     const revoked = service({
       rotate: async () => null,
       findByReplacedToken: async () => replaced({ revokedAt: new Date() }),
     });
-    await assert.rejects(revoked.refresh('old'), (e: AppError) => e.code === ErrorCode.InvalidRefreshToken);
+    await assert.rejects(revoked.refresh('old', client), (e: AppError) => e.code === ErrorCode.InvalidRefreshToken);
   });
 
   it('refuses a sealed pair that the presented token cannot open', async () => {
@@ -107,6 +126,6 @@ describe('TokensService.refresh', () => {
       rotate: async () => null,
       findByReplacedToken: async () => replaced({ graceCiphertext: sealForGrace({}, 'someone-else', 'session-1') }),
     });
-    await assert.rejects(tokens.refresh('old'), (e: AppError) => e.code === ErrorCode.InvalidRefreshToken);
+    await assert.rejects(tokens.refresh('old', client), (e: AppError) => e.code === ErrorCode.InvalidRefreshToken);
   });
 });

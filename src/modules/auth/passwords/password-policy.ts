@@ -1,6 +1,6 @@
 // DESIGN.md password rules: 8 to 256 code points after NFKC, refused when on the common-password list.
 import { dictionary } from '@zxcvbn-ts/language-common';
-import type { FieldError } from '../../../common/errors/app-error';
+import { AppError, ErrorCode, FieldError } from '../../../common/errors/app-error';
 
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 256;
@@ -32,4 +32,12 @@ export function checkPassword(password: string, field = 'password'): FieldError 
     return { field, message: 'is too common; choose a password that is not on lists of leaked passwords' };
   }
   return null;
+}
+
+/** Throws VALIDATION_FAILED naming `field` when the password may not be used. */
+export function assertPasswordAllowed(password: string, field = 'password'): void {
+  const problem = checkPassword(password, field);
+  if (problem) {
+    throw new AppError(ErrorCode.ValidationFailed, 'The password does not meet the rules.', { errors: [problem] });
+  }
 }

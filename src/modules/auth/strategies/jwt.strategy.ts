@@ -5,7 +5,7 @@ import { ConfigService } from '@nestjs/config';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AppError, ErrorCode } from '../../../common/errors/app-error';
-import type { AuthContext } from '../../../common/http/auth-context';
+import type { AuthContext } from '../auth-context';
 import type { LatchConfig } from '../../../config/configuration';
 import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYP, accessTokenKey } from '../../tokens/access-token.service';
 import { TokensService } from '../../tokens/tokens.service';
