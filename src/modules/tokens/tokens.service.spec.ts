@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { ConfigService } from '@nestjs/config';
 import type { EventEmitter2 } from '@nestjs/event-emitter';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
-import type { ClientInfo } from '../../common/events/domain-events';
+import { ClientInfo, SessionRevokedEvent } from '../../common/events/domain-events';
 import type { StateCache } from '../cache/state-cache.service';
 import type { RefreshSessionsRepository, ReplacedTokenState } from './refresh-sessions.repository';
 import { hashToken, sealForGrace } from './token-crypto';
@@ -13,20 +13,20 @@ const GRACE_SECONDS = 10;
 
 const client: ClientInfo = { ip: '127.0.0.1', userAgent: 'spec' };
 
-/** The service with stubs for its repository, cache and event bus; `emitted` collects event names. */
-function service(repo: Partial<RefreshSessionsRepository>, emitted: string[] = []): TokensService {
+/** The service with stubs for its repository, cache and event bus; `events` collects what it emits. */
+function recording(repo: Partial<RefreshSessionsRepository>): { tokens: TokensService; events: { name: string }[] } {
+  const events: { name: string }[] = [];
   const config = {
     get: () => ({ refreshTokenTtl: 3600, refreshReuseGraceSeconds: GRACE_SECONDS }),
   } as unknown as ConfigService;
   const cache = { forget: async () => undefined } as unknown as StateCache;
-  const events = {
-    emit: (name: string) => {
-      emitted.push(name);
-      return true;
-    },
-  } as unknown as EventEmitter2;
+  const bus = { emit: (_name: string, event: { name: string }) => events.push(event) } as unknown as EventEmitter2;
   const sessions = { countLive: async () => 0, ...repo } as RefreshSessionsRepository;
-  return new TokensService(sessions, config as never, cache, events);
+  return { tokens: new TokensService(sessions, config as never, cache, bus), events };
+}
+
+function service(repo: Partial<RefreshSessionsRepository>): TokensService {
+  return recording(repo).tokens;
 }
 
 function replaced(overrides: Partial<ReplacedTokenState>): ReplacedTokenState {
@@ -76,25 +76,24 @@ describe('TokensService.refresh', () => {
 
   it('revokes the session when the replaced token comes back after the window', async () => {
     const revoked: string[] = [];
-    const emitted: string[] = [];
-    const tokens = service(
-      {
-        rotate: async () => null,
-        findByReplacedToken: async () => {
-          const state = replaced({});
-          return { ...state, rotatedAt: new Date(state.now.getTime() - (GRACE_SECONDS + 1) * 1000) };
-        },
-        revoke: async (id: string) => {
-          revoked.push(id);
-          return { id, userId: 'user-1', expiresAt: new Date() };
-        },
+    const { tokens, events } = recording({
+      rotate: async () => null,
+      findByReplacedToken: async () => {
+        const state = replaced({});
+        return { ...state, rotatedAt: new Date(state.now.getTime() - (GRACE_SECONDS + 1) * 1000) };
       },
-      emitted,
-    );
+      revoke: async (id: string) => {
+        revoked.push(id);
+        return { id, userId: 'user-1', expiresAt: new Date() };
+      },
+    });
     const outcome = await tokens.refresh('old', client);
     assert.deepEqual(outcome, { kind: 'reuse', sessionId: 'session-1', userId: 'user-1' });
     assert.deepEqual(revoked, ['session-1']);
-    assert.deepEqual(emitted, ['auth.refresh.reuse_detected', 'auth.session.revoked']);
+    assert.deepEqual(
+      events.map((e) => e.name),
+      ['auth.refresh.reuse_detected', 'auth.session.revoked'],
+    );
   });
 
   it('treats a token found only in the history as reuse', async () => {
@@ -127,5 +126,38 @@ describe('TokensService.refresh', () => {
       findByReplacedToken: async () => replaced({ graceCiphertext: sealForGrace({}, 'someone-else', 'session-1') }),
     });
     await assert.rejects(tokens.refresh('old', client), (e: AppError) => e.code === ErrorCode.InvalidRefreshToken);
+  });
+});
+
+describe('TokensService revocation', () => {
+  it('announces the sessions it ended, saying whether the user has any left', async () => {
+    const { tokens, events } = recording({
+      revokeAllForUser: async () => ['s1', 's2'],
+      countLive: async () => 1,
+    });
+    assert.deepEqual(await tokens.revokeAllSessions('u1', 'password_changed', client, 's3'), ['s1', 's2']);
+    assert.equal(events.length, 1);
+    assert.ok(events[0] instanceof SessionRevokedEvent);
+    const event = events[0] as SessionRevokedEvent;
+    assert.deepEqual(
+      [event.userId, event.sessionIds, event.reason, event.lastSessionEnded, event.client],
+      ['u1', ['s1', 's2'], 'password_changed', false, client],
+    );
+  });
+
+  it('announces nothing when there was nothing to revoke', async () => {
+    const { tokens, events } = recording({ revokeAllForUser: async () => [], revoke: async () => null });
+    await tokens.revokeAllSessions('u1', 'logout_all', client);
+    assert.equal(await tokens.revokeSession('s1', 'logout', client), null);
+    assert.deepEqual(events, []);
+  });
+
+  it('announces the last session of a user ending', async () => {
+    const { tokens, events } = recording({
+      revoke: async (id: string) => ({ id, userId: 'u1', expiresAt: new Date() }),
+      countLive: async () => 0,
+    });
+    await tokens.revokeSession('s1', 'logout', client);
+    assert.equal((events[0] as SessionRevokedEvent).lastSessionEnded, true);
   });
 });
