@@ -5,7 +5,7 @@ import { Logger } from '@nestjs/common';
 import { bootstrapLogger as logger, createApp } from './bootstrap';
 import { ConfigError } from './config/env';
 import { loadConfig } from './config/configuration';
-import { RunningDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+import { configuredOrEmbeddedDatabase } from './database/embedded-postgres';
 import { createAppLogger } from './modules/observability/logging/app-logger';
 
 async function main(): Promise<void> {
@@ -13,12 +13,7 @@ async function main(): Promise<void> {
   // JSON (or, in development, pretty) lines from the first message on, not only once Nest is up.
   const appLogger = createAppLogger(config.app);
   Logger.overrideLogger(appLogger);
-  let embedded: RunningDatabase | undefined;
-  if (!config.database.url) {
-    logger.log(`No DATABASE_URL: starting the embedded PostgreSQL under ${config.app.dataDir}/postgres`);
-    embedded = await startEmbeddedPostgres({ dataDir: config.app.dataDir });
-    config.database.url = embedded.url;
-  }
+  const database = await configuredOrEmbeddedDatabase(config, logger);
   if (config.auth.jwtAccessSecretGenerated) {
     logger.warn('JWT_ACCESS_SECRET is not set: using a random secret, so tokens die with this process');
   }
@@ -40,7 +35,7 @@ async function main(): Promise<void> {
     }, SHUTDOWN_DEADLINE_MS).unref();
     app
       .close()
-      .then(() => embedded?.stop())
+      .then(() => database.stop())
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         logger.error(`Shutdown failed: ${String(error)}`);

@@ -8,6 +8,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { LatchConfig } from '../config/configuration';
 
 export interface RunningDatabase {
   url: string;
@@ -85,4 +86,20 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<R
       await pg.stop();
     },
   };
+}
+
+/**
+ * The database the process uses: DATABASE_URL when configured; otherwise the embedded PostgreSQL
+ * under DATA_DIR/postgres, started now, with `config.database.url` pointed at it. Stop it on exit
+ * (stopping a configured database does nothing).
+ */
+export async function configuredOrEmbeddedDatabase(
+  config: Pick<LatchConfig, 'app' | 'database'>,
+  logger: { log(message: string): void },
+): Promise<RunningDatabase> {
+  if (config.database.url) return { url: config.database.url, stop: async () => undefined };
+  logger.log(`No DATABASE_URL: starting the embedded PostgreSQL under ${config.app.dataDir}/postgres`);
+  const embedded = await startEmbeddedPostgres({ dataDir: config.app.dataDir });
+  config.database.url = embedded.url;
+  return embedded;
 }

@@ -5,7 +5,6 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { TOKEN_CLEANUP_LOCK_KEY } from '../../src/modules/tokens/token-cleanup.repository';
 import { CleanupReport, TokenCleanupService } from '../../src/modules/tokens/token-cleanup.service';
-import { TokenCleanupTask } from '../../src/modules/tokens/token-cleanup.task';
 import { registerUser } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { createDatabase, dropDatabase, query } from '../utils/database';
@@ -21,6 +20,18 @@ interface Seeded {
   graceKept: string;
   expiredBulk: number;
   mailTable: boolean;
+}
+
+/** Records the outcome of every cleanup run of one instance (null: another instance held the lock). */
+function recordRuns(service: TokenCleanupService): (CleanupReport | null)[] {
+  const runs: (CleanupReport | null)[] = [];
+  const run = service.run.bind(service);
+  service.run = async () => {
+    const report = await run();
+    runs.push(report);
+    return report;
+  };
+  return runs;
 }
 
 /** One row per case the cleanup must decide, plus a bulk of expired sessions (several batches). */
@@ -255,14 +266,14 @@ describe('token cleanup on two instances started at once', () => {
       await holder.query('SELECT pg_advisory_lock($1)', [TOKEN_CLEANUP_LOCK_KEY]);
       const user = await registerUser(a.api);
       const seeded = await seed(database.url, user.id, 600);
-      const tasks = [a.app.get(TokenCleanupTask), b.app.get(TokenCleanupTask)];
-      const mark = tasks.map((task) => task.history.length);
-      await eventually(() => tasks.every((task, i) => task.history.length > mark[i]), {
+      const histories = [recordRuns(a.app.get(TokenCleanupService)), recordRuns(b.app.get(TokenCleanupService))];
+      const mark = histories.map((history) => history.length);
+      await eventually(() => histories.every((history, i) => history.length > mark[i]), {
         what: 'both instances to tick (and skip)',
       });
-      for (const [i, task] of tasks.entries()) assert.ok(task.history.slice(mark[i]).every((run) => run === null));
+      for (const [i, history] of histories.entries()) assert.ok(history.slice(mark[i]).every((run) => run === null));
 
-      const start = tasks.map((task) => task.history.length);
+      const start = histories.map((history) => history.length);
       await holder.query('SELECT pg_advisory_unlock($1)', [TOKEN_CLEANUP_LOCK_KEY]);
       await eventually(
         async () => {
@@ -277,14 +288,14 @@ describe('token cleanup on two instances started at once', () => {
       // The run that removed them may still be at work on the other kinds of rows. A run is recorded
       // when it ends, and a tick while one runs is skipped: once each instance has recorded a run
       // that ended after this point, no run that was under way here is still going.
-      const gone = tasks.map((task) => task.history.length);
-      await eventually(() => tasks.every((task, i) => task.history.length > gone[i]), {
+      const gone = histories.map((history) => history.length);
+      await eventually(() => histories.every((history, i) => history.length > gone[i]), {
         what: 'each instance to record a run ended after the expired rows were gone',
       });
       await assertCleaned(database.url, user.id, seeded);
       // Every row was removed by exactly one run on one instance.
-      const runs = tasks
-        .flatMap((task, i) => task.history.slice(start[i]))
+      const runs = histories
+        .flatMap((history, i) => history.slice(start[i]))
         .filter((r): r is CleanupReport => r !== null);
       const total = (key: keyof CleanupReport) => runs.reduce((sum, run) => sum + run[key], 0);
       const expected = expectedReport(seeded);

@@ -3,13 +3,13 @@
 // scanner that follows a link consumes nothing.
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Client, CurrentAuth } from '../../common/decorators/current-auth.decorator';
+import { Client } from '../../common/decorators/client.decorator';
+import { CurrentAuth } from './decorators/current-auth.decorator';
 import { Public } from '../../common/decorators/public.decorator';
 import type { ClientInfo } from '../../common/events/domain-events';
-import type { AuthContext } from '../../common/http/auth-context';
+import type { AuthContext } from './auth-context';
 import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
 import { RateLimit } from '../throttle/rate-limit.decorator';
-import { AccountRecoveryService } from './account-recovery.service';
 import {
   AcceptedResponse,
   ChangePasswordDto,
@@ -17,6 +17,9 @@ import {
   ResetPasswordDto,
   VerifyEmailDto,
 } from './dto/account-recovery.dto';
+import { EmailVerificationService } from './email-verification.service';
+import { PasswordChangeService } from './password-change.service';
+import { PasswordResetService } from './password-reset.service';
 
 const FORGOT_ANSWER = 'If an account uses this address, a message with a reset link is on its way.';
 const RESEND_ANSWER = 'If your address still needs confirming, a new message is on its way.';
@@ -24,7 +27,11 @@ const RESEND_ANSWER = 'If your address still needs confirming, a new message is 
 @ApiTags('auth')
 @Controller('auth')
 export class AccountRecoveryController {
-  constructor(private readonly recovery: AccountRecoveryService) {}
+  constructor(
+    private readonly passwordReset: PasswordResetService,
+    private readonly passwordChange: PasswordChangeService,
+    private readonly verification: EmailVerificationService,
+  ) {}
 
   @Public()
   @RateLimit('forgotPassword')
@@ -37,7 +44,7 @@ export class AccountRecoveryController {
   @ApiAcceptedResponse({ type: AcceptedResponse })
   @ApiProblems(400, 413, 415)
   async forgot(@Body() body: ForgotPasswordDto): Promise<AcceptedResponse> {
-    await this.recovery.forgotPassword(body.email);
+    await this.passwordReset.forgotPassword(body.email);
     return { message: FORGOT_ANSWER };
   }
 
@@ -51,7 +58,7 @@ export class AccountRecoveryController {
   @ApiNoContentResponse()
   @ApiProblems(400, 413, 415)
   reset(@Body() body: ResetPasswordDto, @Client() client: ClientInfo): Promise<void> {
-    return this.recovery.resetPassword(body.token, body.password, client);
+    return this.passwordReset.resetPassword(body.token, body.password, client);
   }
 
   @ProtectedApi()
@@ -65,7 +72,7 @@ export class AccountRecoveryController {
     @CurrentAuth() auth: AuthContext,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    return this.recovery.changePassword(auth, body.currentPassword, body.newPassword, client);
+    return this.passwordChange.changePassword(auth, body.currentPassword, body.newPassword, client);
   }
 
   @Public()
@@ -75,7 +82,7 @@ export class AccountRecoveryController {
   @ApiNoContentResponse()
   @ApiProblems(400, 413, 415)
   verify(@Body() body: VerifyEmailDto): Promise<void> {
-    return this.recovery.verifyEmail(body.token);
+    return this.verification.verifyEmail(body.token);
   }
 
   @ProtectedApi()
@@ -85,7 +92,7 @@ export class AccountRecoveryController {
   @ApiAcceptedResponse({ type: AcceptedResponse })
   @ApiProblems(401)
   async resend(@CurrentAuth() auth: AuthContext): Promise<AcceptedResponse> {
-    await this.recovery.resendVerification(auth);
+    await this.verification.resendVerification(auth);
     return { message: RESEND_ANSWER };
   }
 }

@@ -8,11 +8,12 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { isUUID } from 'class-validator';
-import { Client, CurrentAuth } from '../../common/decorators/current-auth.decorator';
+import { Client } from '../../common/decorators/client.decorator';
+import { AuthenticatedUser, CurrentAuth } from './decorators/current-auth.decorator';
 import { Public } from '../../common/decorators/public.decorator';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import type { ClientInfo } from '../../common/events/domain-events';
-import type { AuthContext } from '../../common/http/auth-context';
+import type { AuthContext } from './auth-context';
 import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
 import { RateLimit } from '../throttle/rate-limit.decorator';
 import { toUserResponse, UserResponse } from '../users/dto/user.response';
@@ -49,8 +50,8 @@ export class AuthController {
   @ApiBody({ type: LoginDto })
   @ApiOkResponse({ type: TokenPairResponse })
   @ApiProblems(400, 401, 403, 413, 415)
-  login(@CurrentAuth() user: unknown, @Client() client: ClientInfo): Promise<TokenPairResponse> {
-    return this.auth.startSession(user as UserEntity, client);
+  login(@AuthenticatedUser() user: UserEntity, @Client() client: ClientInfo): Promise<TokenPairResponse> {
+    return this.auth.startSession(user, client);
   }
 
   @Public()

@@ -4,8 +4,6 @@ import { MailModule } from '../mail/mail.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { UsersModule } from '../users/users.module';
 import { AccountRecoveryController } from './account-recovery.controller';
-import { AccountRecoveryService } from './account-recovery.service';
-import { PasswordResetRequestsRepository } from './password-reset-requests.repository';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { EmailVerificationService } from './email-verification.service';
@@ -13,6 +11,10 @@ import { JwtAuthGuard } from './guards/jwt-auth.guard';
 import { InitialAdminService } from './initial-admin.service';
 import { MailRequestQuota } from './mail-request-quota';
 import { OAuthTokenController } from './oauth-token.controller';
+import { PasswordChangeService } from './password-change.service';
+import { PasswordResetRequestsProcessor } from './password-reset-requests.processor';
+import { PasswordResetRequestsRepository } from './password-reset-requests.repository';
+import { PasswordResetService } from './password-reset.service';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { LocalStrategy } from './strategies/local.strategy';
@@ -27,8 +29,10 @@ import { LocalStrategy } from './strategies/local.strategy';
     LocalStrategy,
     JwtAuthGuard,
     InitialAdminService,
-    AccountRecoveryService,
+    PasswordResetService,
+    PasswordResetRequestsProcessor,
     PasswordResetRequestsRepository,
+    PasswordChangeService,
     EmailVerificationService,
     MailRequestQuota,
   ],

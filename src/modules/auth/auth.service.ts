@@ -10,14 +10,11 @@ import {
   LoginFailedEvent,
   LoginFailureReason,
   LoginSucceededEvent,
-  RefreshReuseDetectedEvent,
-  SessionRevokedEvent,
-  SessionRevokeReason,
   TokenRefreshedEvent,
   UserRegisteredEvent,
 } from '../../common/events/domain-events';
 import { DomainEvents } from '../../common/events/domain-events.service';
-import type { AuthContext } from '../../common/http/auth-context';
+import type { AuthContext } from './auth-context';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
 import { LoginProtectionService } from '../throttle/login-protection.service';
 import { AccessTokenService } from '../tokens/access-token.service';
@@ -29,7 +26,7 @@ import type { RegisterDto } from './dto/register.dto';
 import type { SessionResponse, TokenPairResponse, VerifyResponse } from './dto/token-pair.response';
 import { EmailVerificationService } from './email-verification.service';
 import { PasswordHasher } from './passwords/password-hasher.service';
-import { checkPassword } from './passwords/password-policy';
+import { assertPasswordAllowed } from './passwords/password-policy';
 
 const STATUS_ERRORS: Record<Exclude<UserEntity['status'], 'active'>, [ErrorCode, string, LoginFailureReason]> = {
   pending_approval: [ErrorCode.AccountPendingApproval, 'This account is waiting for approval.', 'pending_approval'],
@@ -60,9 +57,7 @@ export class AuthService {
   }
 
   async register(dto: RegisterDto, client: ClientInfo): Promise<UserEntity> {
-    const problem = checkPassword(dto.password, this.config.passwordMinLength);
-    if (problem)
-      throw new AppError(ErrorCode.ValidationFailed, 'The password does not meet the rules.', { errors: [problem] });
+    assertPasswordAllowed(dto.password, this.config.passwordMinLength);
     const passwordHash = await this.passwords.hash(dto.password);
     // The verification mail is queued in the transaction that creates the account (docs/mail.md).
     const user = await this.db.transaction(async (manager) => {
@@ -137,12 +132,8 @@ export class AuthService {
   }
 
   async refresh(presented: string, client: ClientInfo): Promise<TokenPairResponse> {
-    const outcome = await this.tokens.refresh(presented);
-    if (outcome.kind === 'reuse') {
-      this.events.publish(new RefreshReuseDetectedEvent(outcome.userId, outcome.sessionId, client));
-      await this.sessionsEnded(outcome.userId, [outcome.sessionId], 'reuse', client);
-      throw invalidRefreshToken();
-    }
+    const outcome = await this.tokens.refresh(presented, client);
+    if (outcome.kind === 'reuse') throw invalidRefreshToken();
     if (outcome.kind === 'replayed') {
       const user = await this.users.getById(outcome.tokens.userId);
       if (!user || user.status !== 'active') throw invalidRefreshToken();
@@ -151,7 +142,7 @@ export class AuthService {
     const { session, refreshToken } = outcome;
     const user = await this.users.getById(session.userId);
     if (!user || user.status !== 'active') {
-      await this.tokens.revokeSession(session.id, 'disabled');
+      await this.tokens.revokeSession(session.id, 'disabled', client);
       throw invalidRefreshToken();
     }
     const issued = this.issue(user, session, refreshToken);
@@ -161,13 +152,11 @@ export class AuthService {
   }
 
   async logout(auth: AuthContext, client: ClientInfo): Promise<void> {
-    const ended = await this.tokens.revokeSession(auth.sessionId, 'logout');
-    if (ended) await this.sessionsEnded(auth.userId, [auth.sessionId], 'logout', client);
+    await this.tokens.revokeSession(auth.sessionId, 'logout', client);
   }
 
   async logoutAll(auth: AuthContext, client: ClientInfo): Promise<void> {
-    const ended = await this.tokens.revokeAllSessions(auth.userId, 'logout_all');
-    await this.sessionsEnded(auth.userId, ended, 'logout_all', client);
+    await this.tokens.revokeAllSessions(auth.userId, 'logout_all', client);
   }
 
   async listSessions(auth: AuthContext): Promise<SessionResponse[]> {
@@ -184,9 +173,8 @@ export class AuthService {
   }
 
   async deleteSession(auth: AuthContext, sessionId: string, client: ClientInfo): Promise<void> {
-    const ended = await this.tokens.revokeSession(sessionId, 'deleted', auth.userId);
+    const ended = await this.tokens.revokeSession(sessionId, 'deleted', client, auth.userId);
     if (!ended) throw new AppError(ErrorCode.NotFound, 'No such session.');
-    await this.sessionsEnded(auth.userId, [sessionId], 'deleted', client);
   }
 
   verify(auth: AuthContext): VerifyResponse {
@@ -197,18 +185,6 @@ export class AuthService {
       roles: auth.roles,
       expiresAt: auth.tokenExpiresAt.toISOString(),
     };
-  }
-
-  /** Announces ended sessions, so caches forget them and presence can tell "offline". */
-  async sessionsEnded(
-    userId: string,
-    sessionIds: string[],
-    reason: SessionRevokeReason,
-    client: ClientInfo,
-  ): Promise<void> {
-    if (sessionIds.length === 0) return;
-    const lastSessionEnded = (await this.tokens.countLiveSessions(userId)) === 0;
-    this.events.publish(new SessionRevokedEvent(userId, sessionIds, reason, lastSessionEnded, client));
   }
 
   /** Signs an access token for the session and bundles it with the session's refresh token. */

@@ -2,7 +2,7 @@
 // (§5.1 success, §5.2 errors) rather than problem+json. Swagger UI's Authorize button uses it.
 import { Body, Controller, Header, HttpCode, Post, UseFilters } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Client } from '../../common/decorators/current-auth.decorator';
+import { Client } from '../../common/decorators/client.decorator';
 import { Public } from '../../common/decorators/public.decorator';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import type { ClientInfo } from '../../common/events/domain-events';

@@ -1,9 +1,9 @@
 import { Controller, MessageEvent, Sse } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { map, Observable } from 'rxjs';
-import { CurrentAuth } from '../../common/decorators/current-auth.decorator';
-import { Roles } from '../../common/decorators/roles.decorator';
-import type { AuthContext } from '../../common/http/auth-context';
+import { CurrentAuth } from '../auth/decorators/current-auth.decorator';
+import { Roles } from '../auth/decorators/roles.decorator';
+import type { AuthContext } from '../auth/auth-context';
 import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
 import { PresenceService, PresenceStatus } from './presence.service';
 

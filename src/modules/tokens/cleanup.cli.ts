@@ -3,12 +3,12 @@
 // Exit code 0 after a run or when another holder of the lock is cleaning right now; 1 on failure.
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import type { ConfigService } from '@nestjs/config';
+import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { ConfigError } from '../../config/env';
 import { LatchConfig, loadConfig } from '../../config/configuration';
 import { dataSourceOptions } from '../../database/data-source';
-import { RunningDatabase, startEmbeddedPostgres } from '../../database/embedded-postgres';
+import { configuredOrEmbeddedDatabase } from '../../database/embedded-postgres';
 import { TokenCleanupRepository } from './token-cleanup.repository';
 import { TokenCleanupService } from './token-cleanup.service';
 
@@ -16,22 +16,18 @@ const logger = new Logger('TokenCleanup');
 
 async function main(): Promise<number> {
   const config = loadConfig(process.env);
-  let embedded: RunningDatabase | undefined;
-  if (!config.database.url) {
-    logger.log(`No DATABASE_URL: using the embedded PostgreSQL under ${config.app.dataDir}/postgres`);
-    embedded = await startEmbeddedPostgres({ dataDir: config.app.dataDir });
-    config.database.url = embedded.url;
-  }
-  const dataSource = new DataSource(dataSourceOptions(config.database, config.database.url));
+  const database = await configuredOrEmbeddedDatabase(config, logger);
+  const dataSource = new DataSource(dataSourceOptions(config.database, database.url));
   try {
     await dataSource.initialize();
-    const settings = { get: (key: keyof LatchConfig) => config[key] } as unknown as ConfigService<LatchConfig, true>;
+    // The real ConfigService over the same namespaces the application registers.
+    const settings = new ConfigService<LatchConfig, true>(config);
     const report = await new TokenCleanupService(new TokenCleanupRepository(dataSource), settings).run();
     if (!report) logger.log('Another instance holds the cleanup lock and is cleaning right now; nothing to do');
     return 0;
   } finally {
     await dataSource.destroy().catch(() => undefined);
-    await embedded?.stop();
+    await database.stop();
   }
 }
 

@@ -3,12 +3,18 @@
 // EntityManager so that issuing or spending a token commits together with what it is for.
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { AppError, ErrorCode } from '../../common/errors/app-error';
 import type { OneTimeTokenPurpose } from './one-time-token.entity';
 import { OneTimeTokensRepository } from './one-time-tokens.repository';
 import { hashToken, newOpaqueToken } from './token-crypto';
 
 /** Longest token looked up; ours are 43 characters, anything longer is refused unread. */
 export const ONE_TIME_TOKEN_MAX_LENGTH = 512;
+
+/** The one answer for a mailed token that is unknown, expired or spent. */
+export function invalidOneTimeToken(): AppError {
+  return new AppError(ErrorCode.InvalidToken, 'The link is invalid, expired or already used.');
+}
 
 @Injectable()
 export class OneTimeTokensService {

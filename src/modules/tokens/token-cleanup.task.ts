@@ -15,8 +15,6 @@ export class TokenCleanupTask implements OnApplicationBootstrap, BeforeApplicati
   private readonly logger = new Logger('TokenCleanup');
   private readonly cron: string;
   private running: Promise<CleanupReport | null> | null = null;
-  /** Outcomes of this instance's scheduled runs (null: another instance held the lock). */
-  readonly history: (CleanupReport | null)[] = [];
 
   constructor(
     private readonly cleanup: TokenCleanupService,
@@ -44,10 +42,7 @@ export class TokenCleanupTask implements OnApplicationBootstrap, BeforeApplicati
     if (this.running) return null;
     this.running = this.cleanup.run();
     try {
-      const report = await this.running;
-      if (this.history.length >= 100) this.history.shift();
-      this.history.push(report);
-      return report;
+      return await this.running;
     } catch (error) {
       this.logger.warn(`Token cleanup failed; retrying at the next tick: ${(error as Error).message}`);
       return null;

@@ -1,18 +1,32 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConfigService } from '@nestjs/config';
+import type { DomainEvents } from '../../common/events/domain-events.service';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
+import { ClientInfo, SessionRevokedEvent } from '../../common/events/domain-events';
+import type { StateCache } from '../cache/state-cache.service';
 import type { RefreshSessionsRepository, ReplacedTokenState } from './refresh-sessions.repository';
 import { hashToken, sealForGrace } from './token-crypto';
 import { TokensService } from './tokens.service';
 
 const GRACE_SECONDS = 10;
 
-function service(repo: Partial<RefreshSessionsRepository>): TokensService {
+const client: ClientInfo = { ip: '127.0.0.1', userAgent: 'spec' };
+
+/** The service with stubs for its repository, cache and event bus; `events` collects what it emits. */
+function recording(repo: Partial<RefreshSessionsRepository>): { tokens: TokensService; events: { name: string }[] } {
+  const events: { name: string }[] = [];
   const config = {
     get: () => ({ refreshTokenTtl: 3600, refreshReuseGraceSeconds: GRACE_SECONDS }),
   } as unknown as ConfigService;
-  return new TokensService(repo as RefreshSessionsRepository, config as never);
+  const cache = { forget: async () => undefined } as unknown as StateCache;
+  const bus = { publish: (...published: { name: string }[]) => events.push(...published) } as unknown as DomainEvents;
+  const sessions = { countLive: async () => 0, ...repo } as RefreshSessionsRepository;
+  return { tokens: new TokensService(sessions, config as never, cache, bus), events };
+}
+
+function service(repo: Partial<RefreshSessionsRepository>): TokensService {
+  return recording(repo).tokens;
 }
 
 function replaced(overrides: Partial<ReplacedTokenState>): ReplacedTokenState {
@@ -38,7 +52,7 @@ describe('TokensService.refresh', () => {
         return { id: 's', userId: 'u', expiresAt: new Date(), rotatedAt: new Date() };
       },
     });
-    const outcome = await tokens.refresh('presented-token');
+    const outcome = await tokens.refresh('presented-token', client);
     assert.equal(outcome.kind, 'rotated');
     assert.deepEqual(seen[0], hashToken('presented-token'));
     if (outcome.kind === 'rotated') assert.deepEqual(seen[1], hashToken(outcome.refreshToken));
@@ -55,14 +69,14 @@ describe('TokensService.refresh', () => {
       rotate: async () => null,
       findByReplacedToken: async () => replaced({ graceCiphertext: sealForGrace(pair, 'old', 'session-1') }),
     });
-    const outcome = await tokens.refresh('old');
+    const outcome = await tokens.refresh('old', client);
     assert.equal(outcome.kind, 'replayed');
     if (outcome.kind === 'replayed') assert.equal(outcome.tokens.refreshToken, 'new-refresh');
   });
 
   it('revokes the session when the replaced token comes back after the window', async () => {
     const revoked: string[] = [];
-    const tokens = service({
+    const { tokens, events } = recording({
       rotate: async () => null,
       findByReplacedToken: async () => {
         const state = replaced({});
@@ -73,9 +87,13 @@ describe('TokensService.refresh', () => {
         return { id, userId: 'user-1', expiresAt: new Date() };
       },
     });
-    const outcome = await tokens.refresh('old');
+    const outcome = await tokens.refresh('old', client);
     assert.deepEqual(outcome, { kind: 'reuse', sessionId: 'session-1', userId: 'user-1' });
     assert.deepEqual(revoked, ['session-1']);
+    assert.deepEqual(
+      events.map((e) => e.name),
+      ['auth.refresh.reuse_detected', 'auth.session.revoked'],
+    );
   });
 
   it('treats a token found only in the history as reuse', async () => {
@@ -85,7 +103,7 @@ describe('TokensService.refresh', () => {
       findSessionOfHistoricToken: async () => ({ id: 'session-9', userId: 'user-9' }),
       revoke: async () => null,
     });
-    assert.equal((await tokens.refresh('ancient')).kind, 'reuse');
+    assert.equal((await tokens.refresh('ancient', client)).kind, 'reuse');
   });
 
   it('answers unknown and revoked tokens with INVALID_REFRESH_TOKEN', async () => {
@@ -94,12 +112,12 @@ describe('TokensService.refresh', () => {
       findByReplacedToken: async () => null,
       findSessionOfHistoricToken: async () => null,
     });
-    await assert.rejects(unknown.refresh('nope'), (e: AppError) => e.code === ErrorCode.InvalidRefreshToken);
+    await assert.rejects(unknown.refresh('nope', client), (e: AppError) => e.code === ErrorCode.InvalidRefreshToken);
     const revoked = service({
       rotate: async () => null,
       findByReplacedToken: async () => replaced({ revokedAt: new Date() }),
     });
-    await assert.rejects(revoked.refresh('old'), (e: AppError) => e.code === ErrorCode.InvalidRefreshToken);
+    await assert.rejects(revoked.refresh('old', client), (e: AppError) => e.code === ErrorCode.InvalidRefreshToken);
   });
 
   it('refuses a sealed pair that the presented token cannot open', async () => {
@@ -107,6 +125,39 @@ describe('TokensService.refresh', () => {
       rotate: async () => null,
       findByReplacedToken: async () => replaced({ graceCiphertext: sealForGrace({}, 'someone-else', 'session-1') }),
     });
-    await assert.rejects(tokens.refresh('old'), (e: AppError) => e.code === ErrorCode.InvalidRefreshToken);
+    await assert.rejects(tokens.refresh('old', client), (e: AppError) => e.code === ErrorCode.InvalidRefreshToken);
+  });
+});
+
+describe('TokensService revocation', () => {
+  it('announces the sessions it ended, saying whether the user has any left', async () => {
+    const { tokens, events } = recording({
+      revokeAllForUser: async () => ['s1', 's2'],
+      countLive: async () => 1,
+    });
+    assert.deepEqual(await tokens.revokeAllSessions('u1', 'password_changed', client, 's3'), ['s1', 's2']);
+    assert.equal(events.length, 1);
+    assert.ok(events[0] instanceof SessionRevokedEvent);
+    const event = events[0] as SessionRevokedEvent;
+    assert.deepEqual(
+      [event.userId, event.sessionIds, event.reason, event.lastSessionEnded, event.client],
+      ['u1', ['s1', 's2'], 'password_changed', false, client],
+    );
+  });
+
+  it('announces nothing when there was nothing to revoke', async () => {
+    const { tokens, events } = recording({ revokeAllForUser: async () => [], revoke: async () => null });
+    await tokens.revokeAllSessions('u1', 'logout_all', client);
+    assert.equal(await tokens.revokeSession('s1', 'logout', client), null);
+    assert.deepEqual(events, []);
+  });
+
+  it('announces the last session of a user ending', async () => {
+    const { tokens, events } = recording({
+      revoke: async (id: string) => ({ id, userId: 'u1', expiresAt: new Date() }),
+      countLive: async () => 0,
+    });
+    await tokens.revokeSession('s1', 'logout', client);
+    assert.equal((events[0] as SessionRevokedEvent).lastSessionEnded, true);
   });
 });

@@ -1,10 +1,18 @@
 // Refresh sessions: creation, rotation with a grace window, reuse detection, revocation.
 // Refresh rules (docs/security.md): the just-replaced token returns the same new pair for
 // REFRESH_REUSE_GRACE_SECONDS; any replaced token presented after that revokes the whole session.
-import { Injectable, Logger, Optional } from '@nestjs/common';
+// Every revocation goes through this service, which announces it (SessionRevokedEvent) itself.
+import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
+import {
+  ClientInfo,
+  RefreshReuseDetectedEvent,
+  SessionRevokedEvent,
+  SessionRevokeReason,
+} from '../../common/events/domain-events';
+import { DomainEvents } from '../../common/events/domain-events.service';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
 import { CacheKind, StateCache } from '../cache/state-cache.service';
 import {
@@ -63,8 +71,8 @@ export class TokensService {
   constructor(
     private readonly sessions: RefreshSessionsRepository,
     config: ConfigService<LatchConfig, true>,
-    /** Absent only in unit tests that build the service by hand. */
-    @Optional() private readonly cache?: StateCache,
+    private readonly cache: StateCache,
+    private readonly events: DomainEvents,
   ) {
     this.auth = config.get('auth', { infer: true });
   }
@@ -77,14 +85,15 @@ export class TokensService {
 
   /**
    * Rotates the presented token. Returns the session to sign a new access token for, the pair
-   * already issued for it (grace window), or a detected reuse (the session is then revoked).
+   * already issued for it (grace window), or a detected reuse (the session is then revoked and
+   * RefreshReuseDetectedEvent and SessionRevokedEvent announced).
    */
-  async refresh(presented: string): Promise<RefreshOutcome> {
+  async refresh(presented: string, client: ClientInfo): Promise<RefreshOutcome> {
     const oldHash = hashToken(presented);
     const refreshToken = newOpaqueToken();
     const session = await this.sessions.rotate(oldHash, hashToken(refreshToken));
     if (session) return { kind: 'rotated', session, refreshToken };
-    return this.resolveReplacedToken(presented, oldHash);
+    return this.resolveReplacedToken(presented, oldHash, client);
   }
 
   /** Keeps the new pair for the grace window, sealed under the token it replaced. */
@@ -103,14 +112,14 @@ export class TokensService {
     );
   }
 
-  private async resolveReplacedToken(presented: string, hash: Buffer): Promise<RefreshOutcome> {
+  private async resolveReplacedToken(presented: string, hash: Buffer, client: ClientInfo): Promise<RefreshOutcome> {
     const graceMs = this.auth.refreshReuseGraceSeconds * 1000;
     for (let waited = 0; ; waited += GRACE_WAIT_STEP_MS) {
       const state = await this.sessions.findByReplacedToken(hash);
       if (!state) break;
       if (state.revokedAt || state.expiresAt <= state.now) throw invalidRefreshToken();
       const age = state.now.getTime() - state.rotatedAt.getTime();
-      if (age > graceMs) return this.reuseDetected(state.id, state.userId);
+      if (age > graceMs) return this.reuseDetected(state.id, state.userId, client);
       if (state.graceCiphertext) {
         const pair = openFromGrace<SealedPair>(state.graceCiphertext, presented, state.id);
         if (!pair) throw invalidRefreshToken();
@@ -132,20 +141,21 @@ export class TokensService {
     }
 
     const historic = await this.sessions.findSessionOfHistoricToken(hash);
-    if (historic) return this.reuseDetected(historic.id, historic.userId);
+    if (historic) return this.reuseDetected(historic.id, historic.userId, client);
     throw invalidRefreshToken();
   }
 
-  private async reuseDetected(sessionId: string, userId: string): Promise<RefreshOutcome> {
+  private async reuseDetected(sessionId: string, userId: string, client: ClientInfo): Promise<RefreshOutcome> {
     const revoked = await this.sessions.revoke(sessionId, 'reuse');
     await this.forgetSessions([sessionId]);
     if (revoked) this.logger.warn(`Refresh token reuse detected; session ${sessionId} revoked`);
+    this.events.publish(new RefreshReuseDetectedEvent(userId, sessionId, client));
+    if (revoked) await this.sessionsEnded(userId, [sessionId], 'reuse', client);
     return { kind: 'reuse', sessionId, userId };
   }
 
   /** Read through the state cache: a warm cache answers without a query. */
   getLiveSession(sessionId: string): Promise<LiveSession | null> {
-    if (!this.cache) return this.sessions.getLive(sessionId);
     return this.cache.getOrLoad(
       CacheKind.Session,
       sessionId,
@@ -158,24 +168,45 @@ export class TokensService {
     return this.sessions.listLive(userId);
   }
 
-  // Every revocation evicts the cached session before it returns, on all instances.
-  async revokeSession(sessionId: string, reason: string, ownerId?: string): Promise<LiveSession | null> {
+  // Every revocation evicts the cached session before it returns, on all instances, and is announced.
+  async revokeSession(
+    sessionId: string,
+    reason: SessionRevokeReason,
+    client: ClientInfo,
+    ownerId?: string,
+  ): Promise<LiveSession | null> {
     const revoked = await this.sessions.revoke(sessionId, reason, ownerId);
-    if (revoked) await this.forgetSessions([revoked.id]);
+    if (!revoked) return null;
+    await this.forgetSessions([revoked.id]);
+    await this.sessionsEnded(revoked.userId, [revoked.id], reason, client);
     return revoked;
   }
 
-  async revokeAllSessions(userId: string, reason: string, exceptSessionId?: string): Promise<string[]> {
+  async revokeAllSessions(
+    userId: string,
+    reason: SessionRevokeReason,
+    client: ClientInfo,
+    exceptSessionId?: string,
+  ): Promise<string[]> {
     const ended = await this.sessions.revokeAllForUser(userId, reason, exceptSessionId);
     await this.forgetSessions(ended);
+    await this.sessionsEnded(userId, ended, reason, client);
     return ended;
   }
 
   private async forgetSessions(sessionIds: string[]): Promise<void> {
-    await this.cache?.forget(CacheKind.Session, sessionIds);
+    await this.cache.forget(CacheKind.Session, sessionIds);
   }
 
-  countLiveSessions(userId: string): Promise<number> {
-    return this.sessions.countLive(userId);
+  /** Announces ended sessions, so caches forget them and presence can tell "offline". */
+  private async sessionsEnded(
+    userId: string,
+    sessionIds: string[],
+    reason: SessionRevokeReason,
+    client: ClientInfo,
+  ): Promise<void> {
+    if (sessionIds.length === 0) return;
+    const lastSessionEnded = (await this.sessions.countLive(userId)) === 0;
+    this.events.publish(new SessionRevokedEvent(userId, sessionIds, reason, lastSessionEnded, client));
   }
 }

@@ -1,11 +1,12 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { isUUID } from 'class-validator';
-import { Client, CurrentAuth } from '../../common/decorators/current-auth.decorator';
-import { Roles } from '../../common/decorators/roles.decorator';
+import { Client } from '../../common/decorators/client.decorator';
+import { CurrentAuth } from '../auth/decorators/current-auth.decorator';
+import { Roles } from '../auth/decorators/roles.decorator';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import type { ClientInfo } from '../../common/events/domain-events';
-import type { AuthContext } from '../../common/http/auth-context';
+import type { AuthContext } from '../auth/auth-context';
 import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
 import { AdminUsersService } from './admin-users.service';
 import { ListUsersQuery, UserPageResponse } from './dto/list-users.query';

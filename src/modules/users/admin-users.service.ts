@@ -5,7 +5,6 @@ import { Injectable } from '@nestjs/common';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import {
   ClientInfo,
-  SessionRevokedEvent,
   UserApprovedEvent,
   UserDisabledEvent,
   UserEnabledEvent,
@@ -59,9 +58,8 @@ export class AdminUsersService {
     if (id === actorId) throw new AppError(ErrorCode.Forbidden, 'You cannot disable your own account.');
     const user = await this.users.changeStatus(id, ['active', 'pending_approval'], 'disabled');
     if (!user) return this.get(id);
-    const ended = await this.tokens.revokeAllSessions(id, 'disabled');
+    await this.tokens.revokeAllSessions(id, 'disabled', client);
     this.events.publish(new UserDisabledEvent(id, actorId, client), new UserUpdatedEvent(id));
-    if (ended.length > 0) this.events.publish(new SessionRevokedEvent(id, ended, 'disabled', true, client));
     return user;
   }
 

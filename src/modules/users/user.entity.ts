@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { Role } from './role';
 
 export type UserStatus = 'active' | 'pending_approval' | 'disabled';
-export type Role = 'user' | 'admin';
 
 @Entity({ name: 'users' })
 export class UserEntity {

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, Header, Patch } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentAuth } from '../../common/decorators/current-auth.decorator';
+import { CurrentAuth } from '../auth/decorators/current-auth.decorator';
 import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
-import type { AuthContext } from '../../common/http/auth-context';
+import type { AuthContext } from '../auth/auth-context';
 import { UpdateProfileDto } from './dto/update-profile.dto';
 import { toUserResponse, UserResponse } from './dto/user.response';
 import { UsersService } from './users.service';

@@ -3,7 +3,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, QueryFailedError, Repository } from 'typeorm';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
-import { Role, UserEntity, UserStatus } from './user.entity';
+import type { Role } from './role';
+import { UserEntity, UserStatus } from './user.entity';
 
 export interface NewUser {
   email: string;

@@ -1,5 +1,5 @@
 // Accounts: lookups, profile changes and status. Emits UserUpdated so caches can forget a user.
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import { UserUpdatedEvent } from '../../common/events/domain-events';
@@ -31,8 +31,7 @@ export class UsersService {
   constructor(
     private readonly users: UsersRepository,
     private readonly events: DomainEvents,
-    /** Absent only in unit tests that build the service by hand. */
-    @Optional() private readonly cache?: StateCache,
+    private readonly cache: StateCache,
   ) {}
 
   create(user: NewUser, manager?: EntityManager): Promise<UserEntity> {
@@ -41,13 +40,12 @@ export class UsersService {
 
   /** Read through the state cache (the JWT strategy asks on every request); every write evicts. */
   getById(id: string): Promise<UserEntity | null> {
-    if (!this.cache) return this.users.getById(id);
     return this.cache.getOrLoad(CacheKind.User, id, () => this.users.getById(id), USER_CODEC);
   }
 
   /** Drops the cached user on every instance: each write to a user ends with it. */
   private async forgetCached(id: string): Promise<void> {
-    await this.cache?.forget(CacheKind.User, [id]);
+    await this.cache.forget(CacheKind.User, [id]);
   }
 
   async getByIdOrFail(id: string): Promise<UserEntity> {

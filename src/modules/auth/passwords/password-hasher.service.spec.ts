@@ -1,22 +1,24 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import type { ConfigService } from '@nestjs/config';
+import { ConfigService } from '@nestjs/config';
+import { Test } from '@nestjs/testing';
 import * as bcrypt from 'bcrypt';
+import { Metrics } from '../../observability/metrics/metrics.service';
 import { PasswordHasher, prehash } from './password-hasher.service';
 
-function hasherWith(rounds: number): PasswordHasher {
-  const config = {
-    get: () => ({ bcryptRounds: rounds, bcryptConcurrency: 2, bcryptQueueMax: 64 }),
-  } as unknown as ConfigService;
-  const hasher = new PasswordHasher(config as never);
-  hasher.onModuleInit();
-  return hasher;
+async function hasherWith(rounds: number): Promise<PasswordHasher> {
+  const config = { get: () => ({ bcryptRounds: rounds, bcryptConcurrency: 2, bcryptQueueMax: 64 }) };
+  const module = await Test.createTestingModule({
+    providers: [PasswordHasher, Metrics, { provide: ConfigService, useValue: config }],
+  }).compile();
+  await module.init();
+  return module.get(PasswordHasher);
 }
 
 describe('PasswordHasher', () => {
   let hasher: PasswordHasher;
-  before(() => {
-    hasher = hasherWith(4);
+  before(async () => {
+    hasher = await hasherWith(4);
   });
 
   it('hashes with the configured cost and verifies the same password', async () => {
@@ -53,7 +55,7 @@ describe('PasswordHasher', () => {
 
   it('asks for a rehash only when the stored cost is lower than configured', async () => {
     const low = await bcrypt.hash(prehash('x'), 4);
-    assert.equal(hasherWith(5).needsRehash(low), true);
-    assert.equal(hasherWith(4).needsRehash(low), false);
+    assert.equal((await hasherWith(5)).needsRehash(low), true);
+    assert.equal((await hasherWith(4)).needsRehash(low), false);
   });
 });

@@ -5,7 +5,7 @@
 // Every hash and comparison passes an admission gate: at most BCRYPT_CONCURRENCY at once (kept
 // below libuv's thread pool, which compression, DNS and file I/O also need), BCRYPT_QUEUE_MAX
 // waiting, and past that a 503 with Retry-After, so a login storm cannot starve the service.
-import { Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import * as bcrypt from 'bcrypt';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -33,7 +33,7 @@ export class PasswordHasher implements OnModuleInit {
 
   constructor(
     config: ConfigService<LatchConfig, true>,
-    @Optional() private readonly metrics?: Metrics,
+    private readonly metrics: Metrics,
   ) {
     const auth = config.get('auth', { infer: true });
     this.rounds = auth.bcryptRounds;
@@ -46,7 +46,7 @@ export class PasswordHasher implements OnModuleInit {
       );
     }
     this.gate = new AdmissionGate({ concurrency, queueMax: auth.bcryptQueueMax, maxWaitMs: MAX_QUEUE_WAIT_MS });
-    this.metrics?.trackBcryptQueue(() => this.gate.stats.queued);
+    this.metrics.trackBcryptQueue(() => this.gate.stats.queued);
   }
 
   onModuleInit(): void {
@@ -75,7 +75,7 @@ export class PasswordHasher implements OnModuleInit {
     try {
       return await work();
     } finally {
-      this.metrics?.observeBcrypt(operation, (performance.now() - started) / 1000);
+      this.metrics.observeBcrypt(operation, (performance.now() - started) / 1000);
     }
   }
 }

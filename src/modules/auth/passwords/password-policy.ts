@@ -1,7 +1,7 @@
 // Password rules (docs/security.md): PASSWORD_MIN_LENGTH (8 unless configured higher) to 256 code points after
 // NFKC, refused when on the common-password list. This file is the one place that decides.
 import { dictionary } from '@zxcvbn-ts/language-common';
-import type { FieldError } from '../../../common/errors/app-error';
+import { AppError, ErrorCode, FieldError } from '../../../common/errors/app-error';
 
 /** The floor and default of the PASSWORD_MIN_LENGTH setting (auth.passwordMinLength). */
 export const PASSWORD_MIN_LENGTH = 8;
@@ -37,4 +37,12 @@ export function checkPassword(password: string, minLength: number, field = 'pass
     return { field, message: 'is too common; choose a password that is not on lists of leaked passwords' };
   }
   return null;
+}
+
+/** Throws VALIDATION_FAILED naming `field` when the password may not be used. */
+export function assertPasswordAllowed(password: string, minLength: number, field = 'password'): void {
+  const problem = checkPassword(password, minLength, field);
+  if (problem) {
+    throw new AppError(ErrorCode.ValidationFailed, 'The password does not meet the rules.', { errors: [problem] });
+  }
 }

@@ -5,11 +5,11 @@ import { ConfigService } from '@nestjs/config';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AppError, ErrorCode } from '../../../common/errors/app-error';
-import type { AuthContext } from '../../../common/http/auth-context';
+import type { AuthContext } from '../auth-context';
 import type { LatchConfig } from '../../../config/configuration';
 import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYP, accessTokenKey } from '../../tokens/access-token.service';
 import { TokensService } from '../../tokens/tokens.service';
-import type { Role } from '../../users/user.entity';
+import type { Role } from '../../users/role';
 import { UsersService } from '../../users/users.service';
 
 interface CompleteJwt {

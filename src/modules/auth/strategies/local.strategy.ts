@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { Strategy } from 'passport-local';
-import { clientInfoOf } from '../../../common/decorators/current-auth.decorator';
+import { clientInfoOf } from '../../../common/decorators/client.decorator';
 import type { UserEntity } from '../../users/user.entity';
 import { AuthService } from '../auth.service';
 

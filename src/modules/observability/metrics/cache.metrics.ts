@@ -1,6 +1,6 @@
 // The state cache's hit and miss counters (kept by the cache module as plain numbers), exported as
 // Prometheus counters read at scrape time.
-import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { CacheStats } from '../../cache/cache-stats';
 import { Metrics } from './metrics.service';
@@ -9,12 +9,11 @@ import { Metrics } from './metrics.service';
 export class CacheMetrics implements OnModuleInit {
   constructor(
     private readonly metrics: Metrics,
-    @Optional() private readonly stats?: CacheStats,
+    private readonly stats: CacheStats,
   ) {}
 
   onModuleInit(): void {
     const stats = this.stats;
-    if (!stats) return;
     const registers = [this.metrics.registry];
     new Counter({
       name: 'latch_cache_requests_total',

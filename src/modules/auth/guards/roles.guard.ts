@@ -3,8 +3,8 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { AppError, ErrorCode } from '../errors/app-error';
-import type { AuthContext } from '../http/auth-context';
+import { AppError, ErrorCode } from '../../../common/errors/app-error';
+import type { AuthContext } from '../auth-context';
 
 export const ROLES_KEY = 'latch:roles';
 

@@ -1,4 +1,4 @@
-import type { UserEntity } from '../../modules/users/user.entity';
+import type { UserEntity } from '../users/user.entity';
 
 /** What the JWT guard attaches to an authenticated request. */
 export interface AuthContext {

@@ -1,12 +1,6 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { ClientInfo } from '../events/domain-events';
-import type { AuthContext } from '../http/auth-context';
-
-/** The authenticated caller, as the JWT strategy resolved it. */
-export const CurrentAuth = createParamDecorator((_: unknown, ctx: ExecutionContext): AuthContext => {
-  return ctx.switchToHttp().getRequest<FastifyRequest & { user: AuthContext }>().user;
-});
 
 export function clientInfoOf(request: FastifyRequest): ClientInfo {
   const agent = request.headers['user-agent'];

@@ -1,0 +1,54 @@
+// Changing a known password: needs the current one; the user's other sessions end and "password
+// changed" is queued in the transaction that stores the new hash.
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { LatchConfig } from '../../config/configuration';
+import { AppError, ErrorCode } from '../../common/errors/app-error';
+import { ClientInfo, PasswordChangedEvent } from '../../common/events/domain-events';
+import { DomainEvents } from '../../common/events/domain-events.service';
+import { MailService } from '../mail/mail.service';
+import { TokensService } from '../tokens/tokens.service';
+import { UsersService } from '../users/users.service';
+import type { AuthContext } from './auth-context';
+import { PasswordHasher } from './passwords/password-hasher.service';
+import { assertPasswordAllowed } from './passwords/password-policy';
+
+@Injectable()
+export class PasswordChangeService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly users: UsersService,
+    private readonly tokens: TokensService,
+    private readonly passwords: PasswordHasher,
+    private readonly mail: MailService,
+    private readonly events: DomainEvents,
+    private readonly config: ConfigService<LatchConfig, true>,
+  ) {}
+
+  /** Needs the current password; ends the user's other sessions and queues "password changed". */
+  async changePassword(auth: AuthContext, current: string, next: string, client: ClientInfo): Promise<void> {
+    assertPasswordAllowed(next, this.config.get('auth', { infer: true }).passwordMinLength, 'newPassword');
+    const user = await this.users.getById(auth.userId);
+    const storedHash = user ? await this.users.getPasswordHash(auth.userId) : null;
+    if (!user || !(await this.passwords.verify(current, storedHash))) {
+      throw new AppError(ErrorCode.ValidationFailed, 'The current password is incorrect.', {
+        errors: [{ field: 'currentPassword', message: 'does not match your current password' }],
+      });
+    }
+    const passwordHash = await this.passwords.hash(next);
+    await this.db.transaction(async (manager) => {
+      await this.users.setPasswordHash(user.id, passwordHash, manager);
+      await this.mail.queue(manager, {
+        template: 'password-changed',
+        to: user.email,
+        userId: user.id,
+        data: { reason: 'change', at: new Date().toISOString(), ip: client.ip, userAgent: client.userAgent },
+      });
+    });
+    await this.tokens.revokeAllSessions(user.id, 'password_changed', client, auth.sessionId);
+    const event = new PasswordChangedEvent(user.id, client);
+    this.events.publish(event);
+  }
+}
