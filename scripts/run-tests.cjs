@@ -10,8 +10,10 @@ const { join, relative } = require('node:path');
 const root = join(__dirname, '..');
 const build = join(root, '.build');
 
-/** Compiles everything; on type errors the emitted code still runs, but the run fails at the end. */
+/** Compiles everything afresh; on type errors the emitted code still runs, but the run fails at the end. */
 function compile() {
+  // A spec renamed or deleted since the last run must not keep running from a stale output.
+  rmSync(build, { recursive: true, force: true });
   const tsc = require.resolve('typescript/bin/tsc');
   const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
   return result.status === 0;
