@@ -1,6 +1,5 @@
 // one_time_tokens: reset and verification tokens, stored only as SHA-256 hashes. Redeeming is one
-// UPDATE ... RETURNING, so a token can be spent once even when two requests race with it (wrapped
-// as `WITH … SELECT`, since TypeORM answers a bare UPDATE … RETURNING with [rows, count]).
+// UPDATE ... RETURNING, so a token can be spent once even when two requests race with it.
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { row, rows } from '../../database/sql';
