@@ -4,16 +4,31 @@ import type { DataSourceOptions } from 'typeorm';
 import { DataSource } from 'typeorm';
 import type { DatabaseConfig } from '../config/configuration';
 import { AuthEventEntity } from '../modules/audit/auth-event.entity';
+import { MailRequestQuotaEntity } from '../modules/auth/mail-request-quota.entity';
+import { PasswordResetRequestEntity } from '../modules/auth/password-reset-request.entity';
+import { KnownDeviceEntity } from '../modules/mail/known-device.entity';
 import { MailOutboxEntity } from '../modules/mail/mail-outbox.entity';
 import { OneTimeTokenEntity } from '../modules/tokens/one-time-token.entity';
 import { RefreshSessionEntity } from '../modules/tokens/refresh-session.entity';
+import { RefreshTokenHistoryEntity } from '../modules/tokens/refresh-token-history.entity';
 import { UserEntity } from '../modules/users/user.entity';
 import { InitialSchema1763700000000 } from './migrations/1763700000000-initial-schema';
 import { PasswordResetRequests1763700003000 } from './migrations/1763700003000-password-reset-requests';
 import { MailOutbox1763700001000 } from './migrations/1763700001000-mail-outbox';
 import { AuthEvents1763700002000 } from './migrations/1763700002000-auth-events';
 
-export const ENTITIES = [UserEntity, RefreshSessionEntity, OneTimeTokenEntity, AuthEventEntity, MailOutboxEntity];
+/** Every table's entity (src/database/sql.ts: one entity per table, owned by one module). */
+export const ENTITIES = [
+  UserEntity,
+  RefreshSessionEntity,
+  RefreshTokenHistoryEntity,
+  OneTimeTokenEntity,
+  AuthEventEntity,
+  MailOutboxEntity,
+  KnownDeviceEntity,
+  MailRequestQuotaEntity,
+  PasswordResetRequestEntity,
+];
 export const MIGRATIONS = [
   InitialSchema1763700000000,
   MailOutbox1763700001000,

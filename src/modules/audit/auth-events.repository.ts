@@ -1,4 +1,5 @@
 // The audit trail is append-only: rows are inserted (one, or a batch in one statement), never updated.
+// Plain inserts, so TypeORM's Repository API (src/database/sql.ts, rule 2).
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { type QueryDeepPartialEntity, Repository } from 'typeorm';

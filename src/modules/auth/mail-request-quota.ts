@@ -6,6 +6,8 @@ import { Interval } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { rows } from '../../database/sql';
+import type { MailRequestQuotaEntity } from './mail-request-quota.entity';
 
 export const MAIL_REQUESTS_PER_HOUR = 3;
 
@@ -20,7 +22,8 @@ export class MailRequestQuota {
   /** Counts one request for the address (known or not) and says whether it is within the quota. */
   async take(kind: MailRequestKind, address: string): Promise<boolean> {
     const key = createHash('sha256').update(`${kind}\n${address.toLowerCase()}`, 'utf8').digest();
-    const rows: { count: number }[] = await this.db.query(
+    const [counted] = await rows<MailRequestQuotaEntity, 'count'>(
+      this.db,
       `INSERT INTO mail_request_quota AS r (address_hash, window_start, count) VALUES ($1, now(), 1)
        ON CONFLICT (address_hash) DO UPDATE SET
          count = CASE WHEN r.window_start <= now() - interval '1 hour' THEN 1 ELSE r.count + 1 END,
@@ -28,7 +31,7 @@ export class MailRequestQuota {
        RETURNING count`,
       [key],
     );
-    return rows[0].count <= MAIL_REQUESTS_PER_HOUR;
+    return counted.count <= MAIL_REQUESTS_PER_HOUR;
   }
 
   /** Forgets finished windows; any instance may run it, the delete is idempotent. */

@@ -4,27 +4,28 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
+import { row, rows } from '../../database/sql';
+import type { PasswordResetRequestEntity } from './password-reset-request.entity';
 
-export interface ResetRequest {
-  id: string;
-  address: string;
-}
+export type ResetRequest = Pick<PasswordResetRequestEntity, 'id' | 'address'>;
 
 @Injectable()
 export class PasswordResetRequestsRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   async record(address: string): Promise<string> {
-    const rows: { id: string }[] = await this.db.query(
+    const [recorded] = await rows<PasswordResetRequestEntity, 'id'>(
+      this.db,
       `INSERT INTO password_reset_requests (address) VALUES ($1) RETURNING id`,
       [address],
     );
-    return rows[0].id;
+    return recorded.id;
   }
 
   /** Takes one request: the given one, or the oldest left unprocessed for `staleSeconds`. */
-  async take(manager: EntityManager, id: string | null, staleSeconds: number): Promise<ResetRequest | null> {
-    const rows: ResetRequest[] = await manager.query(
+  take(manager: EntityManager, id: string | null, staleSeconds: number): Promise<ResetRequest | null> {
+    return row<PasswordResetRequestEntity, 'id' | 'address'>(
+      manager,
       `WITH taken AS (
          DELETE FROM password_reset_requests
           WHERE id = (
@@ -39,6 +40,5 @@ export class PasswordResetRequestsRepository {
        SELECT id, address FROM taken`,
       [id, staleSeconds],
     );
-    return rows[0] ?? null;
   }
 }

@@ -4,6 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { ClientInfo } from '../../common/events/domain-events';
+import { row } from '../../database/sql';
 
 export function deviceHash(client: ClientInfo): Buffer {
   return createHash('sha256')
@@ -22,8 +23,9 @@ export class KnownDevicesRepository {
     userId: string,
     client: ClientInfo,
   ): Promise<{ firstSight: boolean; knewOthers: boolean }> {
-    const rows: { inserted: boolean; known: string }[] = await manager.query(
-      `WITH known AS (SELECT count(*) AS n FROM known_devices WHERE user_id = $1),
+    const seen = await row<{ inserted: boolean; known: number }, 'inserted' | 'known'>(
+      manager,
+      `WITH known AS (SELECT count(*)::int AS n FROM known_devices WHERE user_id = $1),
             seen AS (
               INSERT INTO known_devices (user_id, device_hash) VALUES ($1, $2)
               ON CONFLICT (user_id, device_hash) DO UPDATE SET last_seen_at = now()
@@ -31,7 +33,6 @@ export class KnownDevicesRepository {
        SELECT seen.inserted, known.n AS known FROM seen, known`,
       [userId, deviceHash(client)],
     );
-    const row = rows[0];
-    return { firstSight: row?.inserted === true, knewOthers: Number(row?.known ?? 0) > 0 };
+    return { firstSight: seen?.inserted === true, knewOthers: (seen?.known ?? 0) > 0 };
   }
 }

@@ -1,12 +1,12 @@
 // mail_outbox access. Claiming is one statement (UPDATE of a row picked FOR UPDATE SKIP LOCKED) that
 // also pushes next_attempt_at forward as a lease, so instances never take the same message at once
-// and a message whose sender died becomes due again when the lease runs out. Statements that modify
-// and return rows are wrapped as `WITH … SELECT`: TypeORM answers a bare UPDATE … RETURNING with
-// [rows, count] rather than rows.
+// and a message whose sender died becomes due again when the lease runs out. Only the mail module
+// touches this table; others ask MailOutbox (backlog, retention).
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import type { MailData, MailTemplateName } from './mail-outbox.entity';
+import { deleteBatch, row, rows } from '../../database/sql';
+import type { MailData, MailOutboxEntity, MailTemplateName } from './mail-outbox.entity';
 
 export interface NewMail {
   template: MailTemplateName;
@@ -19,15 +19,18 @@ export interface NewMail {
   dedupeKey?: string | null;
 }
 
-export interface ClaimedMail {
-  id: string;
-  template: MailTemplateName;
-  recipient: string;
-  data: MailData;
-  secret: string | null;
+export type ClaimedMail = Pick<MailOutboxEntity, 'id' | 'template' | 'recipient' | 'data' | 'secret' | 'createdAt'> & {
   /** The attempt this claim is; it fences the outcome update against a later claim of the same row. */
   attempt: number;
-  createdAt: Date;
+};
+
+export interface MailBacklog {
+  /** Messages waiting for delivery (including retries). */
+  pending: number;
+  /** Messages parked after their last attempt. */
+  failed: number;
+  /** When the oldest pending message was queued; null when none waits. */
+  oldestPendingAt: Date | null;
 }
 
 @Injectable()
@@ -36,7 +39,8 @@ export class MailOutboxRepository {
 
   /** Inserts a message through the caller's transaction; false when its dedupe key was already queued. */
   async insert(manager: EntityManager, mail: NewMail): Promise<boolean> {
-    const rows: { id: string }[] = await manager.query(
+    const inserted = await rows<MailOutboxEntity, 'id'>(
+      manager,
       `INSERT INTO mail_outbox (template, recipient, user_id, data, secret, dedupe_key)
        VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
@@ -50,20 +54,13 @@ export class MailOutboxRepository {
         mail.dedupeKey ?? null,
       ],
     );
-    return rows.length > 0;
+    return inserted.length > 0;
   }
 
   /** Takes the next due message for this instance, or null when none is due. */
   async claimNext(leaseSeconds: number): Promise<ClaimedMail | null> {
-    const rows: {
-      id: string;
-      template: MailTemplateName;
-      recipient: string;
-      data: MailData;
-      secret: string | null;
-      attempts: number;
-      created_at: Date;
-    }[] = await this.db.query(
+    const claimed = await row<MailOutboxEntity, Exclude<keyof ClaimedMail, 'attempt'> | 'attempts'>(
+      this.db,
       `WITH claimed AS (
          UPDATE mail_outbox
             SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $1)
@@ -77,17 +74,9 @@ export class MailOutboxRepository {
        SELECT * FROM claimed`,
       [leaseSeconds],
     );
-    const row = rows[0];
-    if (!row) return null;
-    return {
-      id: row.id,
-      template: row.template,
-      recipient: row.recipient,
-      data: row.data,
-      secret: row.secret,
-      attempt: row.attempts,
-      createdAt: row.created_at,
-    };
+    if (!claimed) return null;
+    const { attempts, ...message } = claimed;
+    return { ...message, attempt: attempts };
   }
 
   /** Records delivery and forgets the token the message carried. */
@@ -107,7 +96,8 @@ export class MailOutboxRepository {
     retryInSeconds: number,
     maxAttempts: number,
   ): Promise<'retry' | 'failed'> {
-    const rows: { status: 'pending' | 'failed' }[] = await this.db.query(
+    const failed = await row<MailOutboxEntity, 'status'>(
+      this.db,
       `WITH failed AS (
          UPDATE mail_outbox
             SET last_error = $3,
@@ -119,18 +109,42 @@ export class MailOutboxRepository {
        SELECT status FROM failed`,
       [id, attempt, error.slice(0, 1000), retryInSeconds, maxAttempts],
     );
-    return rows[0]?.status === 'failed' ? 'failed' : 'retry';
+    return failed?.status === 'failed' ? 'failed' : 'retry';
   }
 
   /** Seconds until the next pending message is due (0 when one is due now), or null when none waits. */
   async secondsUntilNextDue(): Promise<number | null> {
     // Not GREATEST(0, …) in SQL: GREATEST skips NULLs, so an empty outbox read as "due now" and the
     // dispatcher polled every 50 ms (about 90 round trips per second on an idle service).
-    const rows: { wait: number | null }[] = await this.db.query(
+    const due = await row<{ wait: number | null }, 'wait'>(
+      this.db,
       `SELECT EXTRACT(EPOCH FROM (min(next_attempt_at) - now()))::float8 AS wait
          FROM mail_outbox WHERE status = 'pending'`,
     );
-    const wait = rows[0]?.wait ?? null;
+    const wait = due?.wait ?? null;
     return wait === null ? null : Math.max(0, wait);
+  }
+
+  /** Counts of pending and failed messages and the age of the oldest pending one, in one statement. */
+  async backlog(): Promise<MailBacklog> {
+    const counted = await row<MailBacklog, keyof MailBacklog>(
+      this.db,
+      // One subquery per status, so each is served by its partial index (sent rows can be many).
+      `SELECT (SELECT count(*) FROM mail_outbox WHERE status = 'pending')::int AS pending,
+              (SELECT count(*) FROM mail_outbox WHERE status = 'failed')::int AS failed,
+              (SELECT min(created_at) FROM mail_outbox WHERE status = 'pending') AS oldest_pending_at`,
+    );
+    return counted ?? { pending: 0, failed: 0, oldestPendingAt: null };
+  }
+
+  /** One batch of delivered mail sent more than `days` ago; pending and failed messages always stay. */
+  deleteSentOlderThan(days: number, limit: number): Promise<number> {
+    return deleteBatch(
+      this.db,
+      'mail_outbox',
+      `status = 'sent' AND sent_at < now() - make_interval(days => $1)`,
+      [days],
+      limit,
+    );
   }
 }

@@ -1,38 +1,18 @@
-// Mail: templates, the PostgreSQL outbox and its dispatcher, and the listeners for security notices.
-// Other modules queue mail through MailService inside their own transactions.
-import { MailerModule } from '@nestjs-modules/mailer';
+// Mail: the outbox (MailOutboxModule: templates, the PostgreSQL outbox and its dispatcher) and the
+// listeners for security notices. Other modules queue mail through MailService inside their own
+// transactions. The notices need users, so they live here and not in MailOutboxModule, which
+// tokens (users → tokens) can then import without a cycle.
 import { Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { LatchConfig } from '../../config/configuration';
 import { UsersModule } from '../users/users.module';
 import { KnownDevicesRepository } from './known-devices.repository';
 import { AccountApprovedListener } from './listeners/account-approved.listener';
 import { NewDeviceListener } from './listeners/new-device.listener';
 import { SessionRevokedListener } from './listeners/session-revoked.listener';
-import { MailDispatcher } from './mail-dispatcher.service';
-import { MailOutboxRepository } from './mail-outbox.repository';
-import { mailerOptions, MailSender } from './mail-sender.service';
-import { MailService } from './mail.service';
+import { MailOutboxModule } from './mail-outbox.module';
 
 @Module({
-  imports: [
-    MailerModule.forRootAsync({
-      imports: [],
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<LatchConfig, true>) => mailerOptions(config.get('mail', { infer: true })),
-    }),
-    UsersModule,
-  ],
-  providers: [
-    MailOutboxRepository,
-    KnownDevicesRepository,
-    MailSender,
-    MailDispatcher,
-    MailService,
-    AccountApprovedListener,
-    SessionRevokedListener,
-    NewDeviceListener,
-  ],
-  exports: [MailService],
+  imports: [MailOutboxModule, UsersModule],
+  providers: [KnownDevicesRepository, AccountApprovedListener, SessionRevokedListener, NewDeviceListener],
+  exports: [MailOutboxModule],
 })
 export class MailModule {}

@@ -2,6 +2,7 @@
 // caches) without importing this one; the request hooks are installed by createApp (bootstrap.ts)
 // through RequestObserver, since they must be in place before Nest registers its routes.
 import { Global, Module } from '@nestjs/common';
+import { MailOutboxModule } from '../mail/mail-outbox.module';
 import { RequestObserver } from './http/request-observer';
 import { AuthOutcomesListener } from './metrics/auth-outcomes.listener';
 import { CacheMetrics } from './metrics/cache.metrics';
@@ -11,6 +12,7 @@ import { Metrics } from './metrics/metrics.service';
 
 @Global()
 @Module({
+  imports: [MailOutboxModule],
   controllers: [MetricsController],
   providers: [Metrics, RequestObserver, AuthOutcomesListener, DatabaseMetrics, CacheMetrics],
   exports: [Metrics],

@@ -9,6 +9,8 @@ import { ConfigError } from '../../config/env';
 import { LatchConfig, loadConfig } from '../../config/configuration';
 import { dataSourceOptions } from '../../database/data-source';
 import { configuredOrEmbeddedDatabase } from '../../database/embedded-postgres';
+import { MailOutboxRepository } from '../mail/mail-outbox.repository';
+import { MailOutbox } from '../mail/mail-outbox.service';
 import { TokenCleanupRepository } from './token-cleanup.repository';
 import { TokenCleanupService } from './token-cleanup.service';
 
@@ -22,7 +24,8 @@ async function main(): Promise<number> {
     await dataSource.initialize();
     // The real ConfigService over the same namespaces the application registers.
     const settings = new ConfigService<LatchConfig, true>(config);
-    const report = await new TokenCleanupService(new TokenCleanupRepository(dataSource), settings).run();
+    const mail = new MailOutbox(new MailOutboxRepository(dataSource));
+    const report = await new TokenCleanupService(new TokenCleanupRepository(dataSource), mail, settings).run();
     if (!report) logger.log('Another instance holds the cleanup lock and is cleaning right now; nothing to do');
     return 0;
   } finally {

@@ -1,9 +1,9 @@
 // one_time_tokens: reset and verification tokens, stored only as SHA-256 hashes. Redeeming is one
-// UPDATE ... RETURNING, so a token can be spent once even when two requests race with it (wrapped
-// as `WITH … SELECT`, since TypeORM answers a bare UPDATE … RETURNING with [rows, count]).
+// UPDATE ... RETURNING, so a token can be spent once even when two requests race with it.
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { OneTimeTokenPurpose } from './one-time-token.entity';
+import { row, rows } from '../../database/sql';
+import type { OneTimeTokenEntity, OneTimeTokenPurpose } from './one-time-token.entity';
 
 @Injectable()
 export class OneTimeTokensRepository {
@@ -23,7 +23,8 @@ export class OneTimeTokensRepository {
 
   /** Spends every unspent token of the user for the purpose; returns how many were voided. */
   async voidAll(manager: EntityManager, userId: string, purpose: OneTimeTokenPurpose): Promise<number> {
-    const rows: { id: string }[] = await manager.query(
+    const voided = await rows<OneTimeTokenEntity, 'id'>(
+      manager,
       `WITH voided AS (
          UPDATE one_time_tokens SET used_at = now()
           WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL
@@ -32,22 +33,24 @@ export class OneTimeTokensRepository {
        SELECT id FROM voided`,
       [userId, purpose],
     );
-    return rows.length;
+    return voided.length;
   }
 
   /** Whether a token could be redeemed right now (it is not spent by looking). */
   async isLive(manager: EntityManager, tokenHash: Buffer, purpose: OneTimeTokenPurpose): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
-      `SELECT 1 FROM one_time_tokens
+    const live = await row<OneTimeTokenEntity, 'id'>(
+      manager,
+      `SELECT id FROM one_time_tokens
         WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()`,
       [tokenHash, purpose],
     );
-    return rows.length > 0;
+    return live !== null;
   }
 
   /** Marks a live token used and returns its user, or null when it is unknown, spent or expired. */
   async redeem(manager: EntityManager, tokenHash: Buffer, purpose: OneTimeTokenPurpose): Promise<string | null> {
-    const rows: { user_id: string }[] = await manager.query(
+    const redeemed = await row<OneTimeTokenEntity, 'userId'>(
+      manager,
       `WITH redeemed AS (
          UPDATE one_time_tokens SET used_at = now()
           WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
@@ -56,6 +59,6 @@ export class OneTimeTokensRepository {
        SELECT user_id FROM redeemed`,
       [tokenHash, purpose],
     );
-    return rows[0]?.user_id ?? null;
+    return redeemed?.userId ?? null;
   }
 }

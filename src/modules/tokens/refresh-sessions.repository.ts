@@ -1,62 +1,46 @@
-// Refresh sessions. Statements that modify and return rows are wrapped as `WITH … SELECT`, because
-// TypeORM's query() answers a bare UPDATE … RETURNING with [rows, count] rather than rows.
-// Rotation is one statement (UPDATE ... RETURNING inside a CTE that also records
-// the replaced hash), so two requests racing with the same token can never both rotate it.
+// Refresh sessions (src/database/sql.ts: raw SQL where one statement matters, rows typed by the entity).
+// Rotation is one statement (UPDATE ... RETURNING inside a CTE that also records the replaced
+// hash), so two requests racing with the same token can never both rotate it.
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { row, rows } from '../../database/sql';
+import type { RefreshSessionEntity } from './refresh-session.entity';
+
+type Session = RefreshSessionEntity;
 
 export interface SessionMeta {
   userAgent?: string | null;
   ip?: string | null;
 }
 
-export interface LiveSession {
-  id: string;
-  userId: string;
-  expiresAt: Date;
-}
+export type LiveSession = Pick<Session, 'id' | 'userId' | 'expiresAt'>;
 
-export interface RotatedSession extends LiveSession {
-  rotatedAt: Date;
-}
+export type RotatedSession = LiveSession & { rotatedAt: Date };
 
-export interface ReplacedTokenState {
-  id: string;
-  userId: string;
-  expiresAt: Date;
-  rotatedAt: Date;
-  revokedAt: Date | null;
-  graceCiphertext: Buffer | null;
-  now: Date;
-}
+export type ReplacedTokenState = RotatedSession & Pick<Session, 'revokedAt' | 'graceCiphertext'> & { now: Date };
 
-export interface SessionRow {
-  id: string;
-  createdAt: Date;
-  lastUsedAt: Date;
-  expiresAt: Date;
-  userAgent: string | null;
-  ip: string | null;
-}
+export type SessionRow = Pick<Session, 'id' | 'createdAt' | 'lastUsedAt' | 'expiresAt' | 'userAgent' | 'ip'>;
 
 @Injectable()
 export class RefreshSessionsRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   async create(userId: string, tokenHash: Buffer, ttlSeconds: number, meta: SessionMeta): Promise<LiveSession> {
-    const rows: { id: string; expires_at: Date }[] = await this.db.query(
+    const [created] = await rows<Session, 'id' | 'userId' | 'expiresAt'>(
+      this.db,
       `INSERT INTO refresh_sessions (user_id, token_hash, expires_at, user_agent, ip)
        VALUES ($1, $2, now() + make_interval(secs => $3), $4, $5)
-       RETURNING id, expires_at`,
+       RETURNING id, user_id, expires_at`,
       [userId, tokenHash, ttlSeconds, meta.userAgent?.slice(0, 512) ?? null, meta.ip?.slice(0, 64) ?? null],
     );
-    return { id: rows[0].id, userId, expiresAt: rows[0].expires_at };
+    return created;
   }
 
   /** Replaces the current token of a live session; null when the token is not current. */
-  async rotate(oldHash: Buffer, newHash: Buffer): Promise<RotatedSession | null> {
-    const rows: { id: string; user_id: string; expires_at: Date; rotated_at: Date }[] = await this.db.query(
+  rotate(oldHash: Buffer, newHash: Buffer): Promise<RotatedSession | null> {
+    return row<Session, 'id' | 'userId' | 'expiresAt' | 'rotatedAt'>(
+      this.db,
       `WITH rotated AS (
          UPDATE refresh_sessions
             SET previous_token_hash = token_hash, token_hash = $2, rotated_at = now(),
@@ -69,9 +53,7 @@ export class RefreshSessionsRepository {
        )
        SELECT id, user_id, expires_at, rotated_at FROM rotated`,
       [oldHash, newHash],
-    );
-    const row = rows[0];
-    return row ? { id: row.id, userId: row.user_id, expiresAt: row.expires_at, rotatedAt: row.rotated_at } : null;
+    ) as Promise<RotatedSession | null>;
   }
 
   async storeGraceCiphertext(sessionId: string, currentHash: Buffer, ciphertext: Buffer): Promise<void> {
@@ -83,81 +65,49 @@ export class RefreshSessionsRepository {
   }
 
   /** The session whose token was just replaced by this one, if any. */
-  async findByReplacedToken(hash: Buffer): Promise<ReplacedTokenState | null> {
-    const rows: {
-      id: string;
-      user_id: string;
-      expires_at: Date;
-      rotated_at: Date;
-      revoked_at: Date | null;
-      grace_ciphertext: Buffer | null;
-      now: Date;
-    }[] = await this.db.query(
+  findByReplacedToken(hash: Buffer): Promise<ReplacedTokenState | null> {
+    return row<Session & { now: Date }, keyof ReplacedTokenState>(
+      this.db,
       `SELECT id, user_id, expires_at, rotated_at, revoked_at, grace_ciphertext, now() AS now
          FROM refresh_sessions WHERE previous_token_hash = $1`,
       [hash],
-    );
-    const row = rows[0];
-    return row
-      ? {
-          id: row.id,
-          userId: row.user_id,
-          expiresAt: row.expires_at,
-          rotatedAt: row.rotated_at,
-          revokedAt: row.revoked_at,
-          graceCiphertext: row.grace_ciphertext,
-          now: row.now,
-        }
-      : null;
+    ) as Promise<ReplacedTokenState | null>;
   }
 
   /** The session an older (already replaced) token belonged to, for reuse detection. */
-  async findSessionOfHistoricToken(hash: Buffer): Promise<{ id: string; userId: string } | null> {
-    const rows: { id: string; user_id: string }[] = await this.db.query(
+  findSessionOfHistoricToken(hash: Buffer): Promise<Pick<Session, 'id' | 'userId'> | null> {
+    return row<Session, 'id' | 'userId'>(
+      this.db,
       `SELECT s.id, s.user_id FROM refresh_token_history h
          JOIN refresh_sessions s ON s.id = h.session_id
         WHERE h.token_hash = $1`,
       [hash],
     );
-    return rows[0] ? { id: rows[0].id, userId: rows[0].user_id } : null;
   }
 
-  async getLive(sessionId: string): Promise<LiveSession | null> {
-    const rows: { id: string; user_id: string; expires_at: Date }[] = await this.db.query(
+  getLive(sessionId: string): Promise<LiveSession | null> {
+    return row<Session, 'id' | 'userId' | 'expiresAt'>(
+      this.db,
       `SELECT id, user_id, expires_at FROM refresh_sessions
         WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()`,
       [sessionId],
     );
-    return rows[0] ? { id: rows[0].id, userId: rows[0].user_id, expiresAt: rows[0].expires_at } : null;
   }
 
-  async listLive(userId: string): Promise<SessionRow[]> {
-    const rows: {
-      id: string;
-      created_at: Date;
-      last_used_at: Date;
-      expires_at: Date;
-      user_agent: string | null;
-      ip: string | null;
-    }[] = await this.db.query(
+  listLive(userId: string): Promise<SessionRow[]> {
+    return rows<Session, keyof SessionRow>(
+      this.db,
       `SELECT id, created_at, last_used_at, expires_at, user_agent, ip FROM refresh_sessions
         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
         ORDER BY last_used_at DESC`,
       [userId],
     );
-    return rows.map((r) => ({
-      id: r.id,
-      createdAt: r.created_at,
-      lastUsedAt: r.last_used_at,
-      expiresAt: r.expires_at,
-      userAgent: r.user_agent,
-      ip: r.ip,
-    }));
   }
 
   /** Revokes one session, optionally only if it belongs to the user; returns whether a live one was ended. */
-  async revoke(sessionId: string, reason: string, ownerId?: string): Promise<LiveSession | null> {
-    const rows: { id: string; user_id: string; expires_at: Date }[] = await this.db.query(
+  revoke(sessionId: string, reason: string, ownerId?: string): Promise<LiveSession | null> {
+    return row<Session, 'id' | 'userId' | 'expiresAt'>(
+      this.db,
       `WITH revoked AS (
          UPDATE refresh_sessions SET revoked_at = now(), revoked_reason = $2, grace_ciphertext = NULL
           WHERE id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR user_id = $3::uuid)
@@ -166,12 +116,12 @@ export class RefreshSessionsRepository {
        SELECT id, user_id, expires_at FROM revoked`,
       [sessionId, reason, ownerId ?? null],
     );
-    return rows[0] ? { id: rows[0].id, userId: rows[0].user_id, expiresAt: rows[0].expires_at } : null;
   }
 
   /** Revokes every live session of a user except one; returns the ids ended. */
   async revokeAllForUser(userId: string, reason: string, exceptSessionId?: string): Promise<string[]> {
-    const rows: { id: string }[] = await this.db.query(
+    const revoked = await rows<Session, 'id'>(
+      this.db,
       `WITH revoked AS (
          UPDATE refresh_sessions SET revoked_at = now(), revoked_reason = $2, grace_ciphertext = NULL
           WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3::uuid)
@@ -180,15 +130,15 @@ export class RefreshSessionsRepository {
        SELECT id FROM revoked`,
       [userId, reason, exceptSessionId ?? null],
     );
-    return rows.map((r) => r.id);
+    return revoked.map((r) => r.id);
   }
 
   async countLive(userId: string): Promise<number> {
-    const rows: { count: string }[] = await this.db.query(
-      `SELECT count(*) AS count FROM refresh_sessions
+    const [counted] = (await this.db.query(
+      `SELECT count(*)::int AS count FROM refresh_sessions
         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()`,
       [userId],
-    );
-    return Number(rows[0].count);
+    )) as { count: number }[];
+    return counted.count;
   }
 }

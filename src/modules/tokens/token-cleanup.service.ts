@@ -1,10 +1,11 @@
 // One cleanup run (the scheduled task and `npm run tokens:cleanup` both call run()): expired
 // sessions, revoked sessions past REVOKED_TOKEN_RETENTION_DAYS, spent or expired one-time tokens,
-// delivered mail past its retention, and grace-window ciphertexts whose window has passed.
+// delivered mail past its retention (asked of the mail module, which owns mail_outbox), and
+// grace-window ciphertexts whose window has passed.
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
-import { SENT_RETENTION_DAYS } from '../mail/mail-dispatcher.service';
+import { MailOutbox } from '../mail/mail-outbox.service';
 import { TokenCleanupRepository } from './token-cleanup.repository';
 
 /** Rows per statement: small enough that each batch is a short transaction. */
@@ -34,6 +35,7 @@ export class TokenCleanupService {
 
   constructor(
     private readonly repository: TokenCleanupRepository,
+    private readonly mail: MailOutbox,
     config: ConfigService<LatchConfig, true>,
   ) {
     const auth: AuthConfig = config.get('auth', { infer: true });
@@ -54,13 +56,12 @@ export class TokenCleanupService {
     const report = await this.repository.withLock(async (session) => {
       const { revokedTokenRetentionDays: days, refreshReuseGraceSeconds: grace } = this.settings;
       const batches = (step: (limit: number) => Promise<number>) => this.inBatches(step);
-      const mailTable = await session.tableExists('mail_outbox');
       return {
         expiredSessions: await batches((n) => session.deleteExpiredSessions(n)),
         revokedSessions: await batches((n) => session.deleteRevokedSessions(days, n)),
         graceCiphertexts: await batches((n) => session.clearGraceCiphertexts(grace, n)),
         oneTimeTokens: await batches((n) => session.deleteSpentOneTimeTokens(n)),
-        sentMail: mailTable ? await batches((n) => session.deleteSentMail(SENT_RETENTION_DAYS, n)) : 0,
+        sentMail: await batches((n) => this.mail.deleteSentPastRetention(n)),
         durationMs: 0,
       } satisfies CleanupReport;
     });

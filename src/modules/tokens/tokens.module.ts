@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
+import { MailOutboxModule } from '../mail/mail-outbox.module';
 import { AccessTokenService } from './access-token.service';
 import { OneTimeTokensRepository } from './one-time-tokens.repository';
 import { OneTimeTokensService } from './one-time-tokens.service';
@@ -10,7 +11,7 @@ import { TokenCleanupTask } from './token-cleanup.task';
 import { TokensService } from './tokens.service';
 
 @Module({
-  imports: [JwtModule.register({})],
+  imports: [JwtModule.register({}), MailOutboxModule],
   providers: [
     RefreshSessionsRepository,
     TokensService,

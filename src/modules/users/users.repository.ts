@@ -1,4 +1,5 @@
 // Users table access with intent-named methods; unique violations become domain errors here.
+// Plain CRUD, so TypeORM's Repository API (src/database/sql.ts, rule 2).
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, QueryFailedError, Repository } from 'typeorm';
@@ -35,9 +36,14 @@ function uniqueViolation(error: unknown): AppError | null {
 export class UsersRepository {
   constructor(@InjectRepository(UserEntity) private readonly users: Repository<UserEntity>) {}
 
+  /** The users repository of the caller's transaction, or the default one. */
+  private within(manager?: EntityManager): Repository<UserEntity> {
+    return manager ? manager.getRepository(UserEntity) : this.users;
+  }
+
   /** Inserts through the caller's transaction when a manager is given. */
   async create(user: NewUser, manager?: EntityManager): Promise<UserEntity> {
-    const users = manager ? manager.getRepository(UserEntity) : this.users;
+    const users = this.within(manager);
     const entity = users.create({
       email: user.email,
       passwordHash: user.passwordHash,
@@ -93,15 +99,12 @@ export class UsersRepository {
   }
 
   async setPasswordHash(id: string, passwordHash: string, manager?: EntityManager): Promise<void> {
-    await (manager ? manager.getRepository(UserEntity) : this.users).update({ id }, { passwordHash });
+    await this.within(manager).update({ id }, { passwordHash });
   }
 
   /** Returns whether the address was unverified until now. */
   async markEmailVerified(id: string, manager?: EntityManager): Promise<boolean> {
-    const result = await (manager ? manager.getRepository(UserEntity) : this.users).update(
-      { id, emailVerified: false },
-      { emailVerified: true },
-    );
+    const result = await this.within(manager).update({ id, emailVerified: false }, { emailVerified: true });
     return (result.affected ?? 0) > 0;
   }
 

@@ -9,11 +9,10 @@ import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { addRequestTiming, currentRequestContext } from '../../../common/request-context';
+import { MailOutbox } from '../../mail/mail-outbox.service';
 import { Metrics } from './metrics.service';
 
 const INSTRUMENTED = Symbol('latch.instrumented');
-/** A scrape must answer even when the database does not. */
-const OUTBOX_QUERY_TIMEOUT_MS = 1000;
 
 type QueryFn = (...args: unknown[]) => unknown;
 
@@ -22,6 +21,7 @@ export class DatabaseMetrics implements OnModuleInit {
   constructor(
     private readonly metrics: Metrics,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly outbox: MailOutbox,
   ) {}
 
   onModuleInit(): void {
@@ -46,17 +46,18 @@ export class DatabaseMetrics implements OnModuleInit {
         if (pool) this.set(pool.waitingCount);
       },
     });
-    const dataSource = this.dataSource;
+    const outbox = this.outbox;
     new Gauge({
       name: 'latch_mail_outbox_messages',
       help: 'Mail outbox messages by status: pending (waiting for delivery) and failed (parked after the last attempt)',
       labelNames: ['status'] as const,
       registers,
       async collect() {
-        const counts = await countOutbox(dataSource);
-        if (!counts) return;
+        const backlog = await outbox.backlog().catch(() => undefined);
+        if (!backlog) return;
         this.reset();
-        for (const status of ['pending', 'failed']) this.set({ status }, counts[status] ?? 0);
+        this.set({ status: 'pending' }, backlog.pending);
+        this.set({ status: 'failed' }, backlog.failed);
       },
     });
     pool?.on('acquire', (client) => this.instrument(client));
@@ -92,28 +93,5 @@ export class DatabaseMetrics implements OnModuleInit {
       return result;
     };
     (client as unknown as { query: QueryFn }).query = timed;
-  }
-}
-
-/** Pending and failed outbox rows, or undefined when the table is absent or the database is slow. */
-async function countOutbox(dataSource: DataSource): Promise<Record<string, number> | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), OUTBOX_QUERY_TIMEOUT_MS);
-  });
-  const query = (async () => {
-    const [table] = await dataSource.query<{ present: boolean }[]>(
-      `SELECT to_regclass('mail_outbox') IS NOT NULL AS present`,
-    );
-    if (!table?.present) return undefined;
-    const rows = await dataSource.query<{ status: string; count: number }[]>(
-      `SELECT status, count(*)::int AS count FROM mail_outbox WHERE status IN ('pending', 'failed') GROUP BY status`,
-    );
-    return Object.fromEntries(rows.map((row) => [row.status, row.count])) as Record<string, number>;
-  })().catch(() => undefined);
-  try {
-    return await Promise.race([query, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

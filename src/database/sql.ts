@@ -1,0 +1,88 @@
+// How repositories talk to PostgreSQL (the one rule, applied in every src/modules/**/*.repository.ts):
+//
+// 1. Each table has one entity (`*.entity.ts`, listed in data-source.ts ENTITIES) and one owning
+//    module. The entity is the schema's single description in code: property = camelCase of the
+//    column, the column's type and nullability. Only the owning module's repository reads or writes
+//    the table; other modules ask the owner's exported service (e.g. MailOutbox.backlog()).
+// 2. What TypeORM says as it is (insert a row, find by key or filter, a conditional UPDATE, a
+//    page with its count) uses the entity's Repository API or query builder (users, auth_events).
+// 3. What needs one statement TypeORM cannot express (UPDATE … RETURNING, a CTE, FOR UPDATE SKIP
+//    LOCKED, ON CONFLICT, advisory locks) is raw SQL through the DataSource or the caller's
+//    EntityManager, and its rows come back through `rows()` / `row()` below, typed by the entity
+//    (computed values such as counts are typed at the call): no hand-typed row interfaces, no
+//    hand mapping of snake_case in each repository.
+// 4. Batched maintenance (cleanup, retention) goes through `deleteBatch()` / `updateBatch()`.
+// 5. Schema changes only through a new migration (src/database/migrations), never an edited one.
+
+/** Anything that runs SQL: the DataSource, a transaction's EntityManager, or a QueryRunner. */
+export interface Queryable {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
+function camelCase(column: string): string {
+  return column.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * Runs a statement and returns its rows with each snake_case column under the entity's camelCase
+ * property, typed as those properties of `E` (`K`: the columns the statement returns). Statements
+ * that modify and return rows are written `WITH x AS (UPDATE … RETURNING …) SELECT … FROM x`,
+ * because TypeORM answers a bare UPDATE/DELETE … RETURNING with [rows, count] rather than rows.
+ */
+export async function rows<E, K extends keyof E & string>(
+  db: Queryable,
+  sql: string,
+  params: unknown[] = [],
+): Promise<Pick<E, K>[]> {
+  const raw = (await db.query(sql, params)) as Record<string, unknown>[];
+  return raw.map((row) => {
+    const mapped: Record<string, unknown> = {};
+    for (const [column, value] of Object.entries(row)) mapped[camelCase(column)] = value;
+    return mapped as Pick<E, K>;
+  });
+}
+
+/** The first row of `rows()`, or null when the statement returned none. */
+export async function row<E, K extends keyof E & string>(
+  db: Queryable,
+  sql: string,
+  params: unknown[] = [],
+): Promise<Pick<E, K> | null> {
+  return (await rows<E, K>(db, sql, params))[0] ?? null;
+}
+
+async function inBatch(db: Queryable, action: string, table: string, where: string, params: unknown[], limit: number) {
+  // TypeORM answers [rows, affected count] for DELETE and UPDATE on PostgreSQL.
+  const result = (await db.query(
+    `${action} WHERE id IN (
+       SELECT id FROM ${table} WHERE ${where} LIMIT $${params.length + 1} FOR UPDATE SKIP LOCKED)`,
+    [...params, limit],
+  )) as [unknown[], number];
+  return result[1] ?? 0;
+}
+
+/**
+ * Deletes at most `limit` rows of `table` matching `where` (placeholders $1…$n for `params`),
+ * skipping rows another transaction holds, so each batch is a short statement; returns how many.
+ */
+export function deleteBatch(
+  db: Queryable,
+  table: string,
+  where: string,
+  params: unknown[],
+  limit: number,
+): Promise<number> {
+  return inBatch(db, `DELETE FROM ${table}`, table, where, params, limit);
+}
+
+/** Like deleteBatch(), but applies `set` to the rows instead of deleting them. */
+export function updateBatch(
+  db: Queryable,
+  table: string,
+  set: string,
+  where: string,
+  params: unknown[],
+  limit: number,
+): Promise<number> {
+  return inBatch(db, `UPDATE ${table} SET ${set}`, table, where, params, limit);
+}
