@@ -120,6 +120,12 @@ const schema = {
       description: 'shortest accepted password, characters',
     }),
     passwordResetTtl: lifetime('PASSWORD_RESET_TTL', 1800, 86_400, 'reset token lifetime, seconds'),
+    passwordResetSweepMs: int('PASSWORD_RESET_SWEEP_MS', {
+      default: 10_000,
+      min: 100,
+      max: 600_000,
+      description: 'how often forgot-password requests cut off by a crash are looked for, ms',
+    }),
     emailVerificationRequired: bool('EMAIL_VERIFICATION_REQUIRED', {
       default: false,
       description: 'sign-in needs a verified address',

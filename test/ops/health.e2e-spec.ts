@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SECOND_EVICTION_DELAY_MS } from '../../src/modules/cache/state-cache.service';
 import { registerAndLogin, registerUser } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { createDatabase, dropDatabase } from '../utils/database';
@@ -9,10 +10,10 @@ import { TcpProxy } from '../utils/tcp-proxy';
 
 const NEVER = '0 0 1 1 *'; // keeps the scheduled cleanup out of the way
 /**
- * StateCache repeats every eviction SECOND_EVICTION_DELAY_MS (300 ms, not exported) after the first.
- * This app has no Redis, so no invalidation channel announces it: twice that delay is waited out.
+ * StateCache repeats every eviction SECOND_EVICTION_DELAY_MS after the first. This app has no
+ * Redis, so no invalidation channel announces it: twice that delay is waited out.
  */
-const REPEATED_EVICTION_DONE_MS = 600;
+const REPEATED_EVICTION_DONE_MS = 2 * SECOND_EVICTION_DELAY_MS;
 
 /** An app whose PostgreSQL link runs through a TCP proxy the test can cut, for one describe block. */
 interface ProxiedApp {

@@ -2,9 +2,9 @@
 // Each request is processed in one transaction that also consumes its row, so a crash in between
 // only delays the mail until the periodic sweep finds the row. At most a share of the connection
 // pool processes requests at once; the rest wait their turn.
-import { Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Interval } from '@nestjs/schedule';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { DomainEvents } from '../../common/events/domain-events.service';
@@ -17,7 +17,7 @@ import { PasswordResetRequestsRepository } from './password-reset-requests.repos
 
 /** A forgot-password request not processed after this long (a crash) is picked up by the sweep. */
 const RESET_REQUEST_STALE_SECONDS = 5;
-const RESET_SWEEP_MS = 10_000;
+const RESET_SWEEP_JOB = 'password-reset-requests-sweep';
 const RESET_SWEEP_BATCH = 50;
 /**
  * Reset requests processed at once, as a share of the connection pool. Each holds a connection for its
@@ -28,8 +28,10 @@ const RESET_SWEEP_BATCH = 50;
 const RESET_PROCESS_SHARE_OF_POOL = 1 / 4;
 
 @Injectable()
-export class PasswordResetRequestsProcessor {
+export class PasswordResetRequestsProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly ttlSeconds: number;
+  private readonly sweepMs: number;
+  private readonly logger = new Logger('PasswordResetRequests');
   private readonly concurrency: number;
   private processing = 0;
   private readonly waiting: (() => void)[] = [];
@@ -42,9 +44,11 @@ export class PasswordResetRequestsProcessor {
     private readonly oneTimeTokens: OneTimeTokensService,
     private readonly mail: MailService,
     private readonly events: DomainEvents,
+    private readonly registry: SchedulerRegistry,
     config: ConfigService<LatchConfig, true>,
   ) {
     this.ttlSeconds = config.get('auth', { infer: true }).passwordResetTtl;
+    this.sweepMs = config.get('auth', { infer: true }).passwordResetSweepMs;
     const poolMax = config.get('database', { infer: true }).poolMax;
     this.concurrency = Math.max(1, Math.floor(poolMax * RESET_PROCESS_SHARE_OF_POOL));
   }
@@ -54,8 +58,25 @@ export class PasswordResetRequestsProcessor {
     void this.events.track('password reset request', () => this.limit(() => this.process(id)));
   }
 
+  /** Every PASSWORD_RESET_SWEEP_MS, the sweep looks for requests a crash cut off. */
+  onApplicationBootstrap(): void {
+    const tick = () =>
+      this.sweep().catch((error: unknown) =>
+        this.logger.warn(
+          `Password reset request sweep failed: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
+    this.registry.addInterval(
+      RESET_SWEEP_JOB,
+      setInterval(() => void tick(), this.sweepMs),
+    );
+  }
+
+  beforeApplicationShutdown(): void {
+    if (this.registry.doesExist('interval', RESET_SWEEP_JOB)) this.registry.deleteInterval(RESET_SWEEP_JOB);
+  }
+
   /** Picks up requests whose after-response processing never ran (a crash, a restart). */
-  @Interval('password-reset-requests-sweep', RESET_SWEEP_MS)
   async sweep(): Promise<void> {
     for (let i = 0; i < RESET_SWEEP_BATCH; i++) {
       if (!(await this.limit(() => this.process(null)))) return;

@@ -35,7 +35,7 @@ export const MEMORY_TTL_MS = 1_000;
 /** A shared-tier call that takes longer is treated as a miss (or a failed delete). */
 const SHARED_TIMEOUT_MS = 250;
 /** Evictions are repeated once after this delay, closing the race with a concurrent read-through. */
-const SECOND_EVICTION_DELAY_MS = 300;
+export const SECOND_EVICTION_DELAY_MS = 300;
 /** Evictions that could not reach Redis, replayed when it is back. */
 const MAX_PENDING_EVICTIONS = 50_000;
 
