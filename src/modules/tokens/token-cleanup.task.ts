@@ -1,11 +1,12 @@
 // Runs the token cleanup on TOKEN_CLEANUP_CRON. Every instance schedules it; the advisory lock in
 // TokenCleanupRepository lets one of them work while the others skip. A run still going when the
 // next tick comes is not doubled, and shutdown waits for the current batch to finish.
-import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import type { LatchConfig } from '../../config/configuration';
+import { Metrics } from '../observability/metrics/metrics.service';
 import { CleanupReport, TokenCleanupService } from './token-cleanup.service';
 
 export const TOKEN_CLEANUP_JOB = 'token-cleanup';
@@ -22,6 +23,7 @@ export class TokenCleanupTask implements OnApplicationBootstrap, BeforeApplicati
     private readonly cleanup: TokenCleanupService,
     private readonly registry: SchedulerRegistry,
     config: ConfigService<LatchConfig, true>,
+    @Optional() private readonly metrics?: Metrics,
   ) {
     this.cron = config.get('auth', { infer: true }).tokenCleanupCron;
   }
@@ -47,8 +49,10 @@ export class TokenCleanupTask implements OnApplicationBootstrap, BeforeApplicati
       const report = await this.running;
       if (this.history.length >= 100) this.history.shift();
       this.history.push(report);
+      this.metrics?.recordTokenCleanup(report ? 'success' : 'skipped');
       return report;
     } catch (error) {
+      this.metrics?.recordTokenCleanup('failed');
       this.logger.warn(`Token cleanup failed; retrying at the next tick: ${(error as Error).message}`);
       return null;
     } finally {

@@ -1,5 +1,5 @@
-// PostgreSQL visibility: the connection pool's state and the mail outbox backlog, read at scrape
-// time, and the duration of every query, measured on the pooled clients so that both the
+// PostgreSQL visibility: the connection pool's state and size, whether PostgreSQL answers (what
+// readiness hinges on) and the mail outbox backlog, read at scrape time, and the duration of every query, measured on the pooled clients so that both the
 // histogram and the current request's Server-Timing ("db") see it.
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -14,6 +14,8 @@ import { Metrics } from './metrics.service';
 const INSTRUMENTED = Symbol('latch.instrumented');
 /** A scrape must answer even when the database does not. */
 const OUTBOX_QUERY_TIMEOUT_MS = 1000;
+/** As the readiness probe's own ping (src/modules/health/indicators/database.indicator.ts). */
+const READY_PING_TIMEOUT_MS = 1500;
 
 type QueryFn = (...args: unknown[]) => unknown;
 
@@ -39,6 +41,14 @@ export class DatabaseMetrics implements OnModuleInit {
       },
     });
     new Gauge({
+      name: 'latch_db_pool_max_connections',
+      help: 'Size limit of the PostgreSQL pool (DB_POOL_MAX): in_use connections over this is how full it is',
+      registers,
+      collect() {
+        if (pool?.options.max !== undefined) this.set(pool.options.max);
+      },
+    });
+    new Gauge({
       name: 'latch_db_pool_waiting_requests',
       help: 'Requests waiting for a free PostgreSQL pool connection',
       registers,
@@ -47,16 +57,41 @@ export class DatabaseMetrics implements OnModuleInit {
       },
     });
     const dataSource = this.dataSource;
+    // The two outbox gauges share one query per scrape.
+    let outbox: { at: number; counts: Promise<OutboxCounts | undefined> } | undefined;
+    const outboxNow = (): Promise<OutboxCounts | undefined> => {
+      if (!outbox || Date.now() - outbox.at > OUTBOX_QUERY_TIMEOUT_MS) {
+        outbox = { at: Date.now(), counts: countOutbox(dataSource) };
+      }
+      return outbox.counts;
+    };
+    new Gauge({
+      name: 'latch_ready',
+      help: 'Whether /health/readiness would answer 200 (1: PostgreSQL answers within 1.5 s; 0: it does not)',
+      registers,
+      async collect() {
+        this.set((await within(dataSource.query('SELECT 1'), READY_PING_TIMEOUT_MS)) === undefined ? 0 : 1);
+      },
+    });
     new Gauge({
       name: 'latch_mail_outbox_messages',
       help: 'Mail outbox messages by status: pending (waiting for delivery) and failed (parked after the last attempt)',
       labelNames: ['status'] as const,
       registers,
       async collect() {
-        const counts = await countOutbox(dataSource);
+        const counts = await outboxNow();
         if (!counts) return;
         this.reset();
-        for (const status of ['pending', 'failed']) this.set({ status }, counts[status] ?? 0);
+        for (const status of ['pending', 'failed'] as const) this.set({ status }, counts[status]);
+      },
+    });
+    new Gauge({
+      name: 'latch_mail_outbox_oldest_pending_age_seconds',
+      help: 'How long the oldest pending mail has waited in the outbox, in seconds (0 when none waits)',
+      registers,
+      async collect() {
+        const counts = await outboxNow();
+        if (counts) this.set(counts.oldestPendingSeconds);
       },
     });
     pool?.on('acquire', (client) => this.instrument(client));
@@ -95,24 +130,41 @@ export class DatabaseMetrics implements OnModuleInit {
   }
 }
 
-/** Pending and failed outbox rows, or undefined when the table is absent or the database is slow. */
-async function countOutbox(dataSource: DataSource): Promise<Record<string, number> | undefined> {
+interface OutboxCounts {
+  pending: number;
+  failed: number;
+  oldestPendingSeconds: number;
+}
+
+/** Pending and failed outbox rows and the oldest pending age, or undefined (no table, slow database). */
+function countOutbox(dataSource: DataSource): Promise<OutboxCounts | undefined> {
+  return within(
+    (async () => {
+      const [table] = await dataSource.query<{ present: boolean }[]>(
+        `SELECT to_regclass('mail_outbox') IS NOT NULL AS present`,
+      );
+      if (!table?.present) return undefined;
+      const [row] = await dataSource.query<OutboxCounts[]>(
+        `SELECT count(*) FILTER (WHERE status = 'pending')::int AS "pending",
+                count(*) FILTER (WHERE status = 'failed')::int AS "failed",
+                coalesce(EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE status = 'pending')), 0)::float8
+                  AS "oldestPendingSeconds"
+           FROM mail_outbox WHERE status IN ('pending', 'failed')`,
+      );
+      return row;
+    })(),
+    OUTBOX_QUERY_TIMEOUT_MS,
+  );
+}
+
+/** The promise's value, or undefined when it fails or takes longer than `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), OUTBOX_QUERY_TIMEOUT_MS);
+    timer = setTimeout(() => resolve(undefined), ms);
   });
-  const query = (async () => {
-    const [table] = await dataSource.query<{ present: boolean }[]>(
-      `SELECT to_regclass('mail_outbox') IS NOT NULL AS present`,
-    );
-    if (!table?.present) return undefined;
-    const rows = await dataSource.query<{ status: string; count: number }[]>(
-      `SELECT status, count(*)::int AS count FROM mail_outbox WHERE status IN ('pending', 'failed') GROUP BY status`,
-    );
-    return Object.fromEntries(rows.map((row) => [row.status, row.count])) as Record<string, number>;
-  })().catch(() => undefined);
   try {
-    return await Promise.race([query, timeout]);
+    return await Promise.race([promise.catch(() => undefined), timeout]);
   } finally {
     clearTimeout(timer);
   }
