@@ -57,13 +57,11 @@ export class DatabaseMetrics implements OnModuleInit {
       },
     });
     const dataSource = this.dataSource;
-    // The two outbox gauges share one query per scrape.
-    let outbox: { at: number; counts: Promise<OutboxCounts | undefined> } | undefined;
+    // The two outbox gauges, collected side by side within one scrape, share one query.
+    let inFlight: Promise<OutboxCounts | undefined> | undefined;
     const outboxNow = (): Promise<OutboxCounts | undefined> => {
-      if (!outbox || Date.now() - outbox.at > OUTBOX_QUERY_TIMEOUT_MS) {
-        outbox = { at: Date.now(), counts: countOutbox(dataSource) };
-      }
-      return outbox.counts;
+      inFlight ??= countOutbox(dataSource).finally(() => (inFlight = undefined));
+      return inFlight;
     };
     new Gauge({
       name: 'latch_ready',
