@@ -32,7 +32,7 @@ const NO_PROMTOOL = PROMTOOL ? false : 'promtool is not installed (Debian packag
 const NO_PROMETHEUS = PROMETHEUS ? false : 'prometheus is not installed (Debian package `prometheus`)';
 
 /** Each rule's `expr:`, inline or as a `|` block, from the rules file. */
-export function ruleExpressions(yaml: string): { alert: string; expr: string }[] {
+function ruleExpressions(yaml: string): { alert: string; expr: string }[] {
   const lines = yaml.split('\n');
   const rules: { alert: string; expr: string }[] = [];
   let alert = '';
@@ -76,7 +76,7 @@ const PROMQL_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left'
 const PROMQL_OPERATORS = new Set(['and', 'or', 'unless', 'offset', 'bool', 'inf', 'nan']);
 
 /** The metric names a PromQL expression selects (not its functions, labels or durations). */
-export function metricNames(expr: string): string[] {
+function metricNames(expr: string): string[] {
   const stripped = expr
     .replace(/"(?:[^"\\]|\\.)*"/g, '""')
     .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
@@ -236,7 +236,7 @@ describe('alert rules on a real Prometheus server', { skip: NO_PROMETHEUS }, () 
         return up.result[0]?.value[1] === '1';
       });
     } catch (error) {
-      throw new Error(`${(error as Error).message}\nprometheus log:\n${log}`);
+      throw new Error(`${(error as Error).message}\nprometheus log:\n${log}`, { cause: error });
     }
   });
 
