@@ -1,6 +1,7 @@
 // PostgreSQL visibility: the connection pool's state and size, whether PostgreSQL answers (what
-// readiness hinges on) and the mail outbox backlog, read at scrape time, and the duration of every query, measured on the pooled clients so that both the
-// histogram and the current request's Server-Timing ("db") see it.
+// readiness hinges on) and the mail outbox backlog, read at scrape time, and the duration of every
+// query, measured on the pooled clients so that both the histogram and the current request's
+// Server-Timing ("db") see it.
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool, PoolClient } from 'pg';
