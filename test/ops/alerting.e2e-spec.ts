@@ -303,10 +303,11 @@ describe('alert rules on a real Prometheus server', { skip: NO_PROMETHEUS }, () 
     });
     assert.ok(took < 30_000);
     const { alerts } = await api<{ alerts: Alert[] }>('/api/v1/alerts');
+    // Pending is left out: under a loaded machine one slow readiness ping may make LatchNotReady pending.
     assert.deepEqual(
-      alerts.filter((alert) => alert.labels.alertname !== 'LatchRateLimitSpike'),
+      alerts.filter((alert) => alert.labels.alertname !== 'LatchRateLimitSpike' && alert.state === 'firing'),
       [],
-      'no other alert is active',
+      'no other alert fires',
     );
   });
 });
