@@ -6,10 +6,10 @@
 // parts are skipped, saying so.
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { waitFor } from '../utils/tcp-proxy';
@@ -20,11 +20,18 @@ const RULE_TESTS = join(ROOT, 'deploy', 'prometheus', 'latch.rules.test.yml');
 const DASHBOARD = join(ROOT, 'deploy', 'grafana', 'latch-dashboard.json');
 const NEVER = '0 0 1 1 *';
 
-/** The path of an executable on PATH (or in /usr/bin), or undefined. */
+/** The path of an executable on PATH, or undefined. */
 function which(command: string): string | undefined {
-  const found = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
-  const path = found.stdout.trim();
-  return found.status === 0 && path ? path : undefined;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return join(dir, command);
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
 }
 const PROMTOOL = which('promtool');
 const PROMETHEUS = which('prometheus');
