@@ -1,8 +1,12 @@
 # syntax=docker/dockerfile:1
 # Multi-stage: compile with dev dependencies, ship only dist/ and production dependencies,
 # run as the unprivileged "node" user.
+# Node.js 24, the LTS line (supported until April 2028); both stages use the same image so that
+# the bcrypt addon compiled in the first runs unchanged in the second. The README ("Run it") says
+# which Node.js lines Latch supports and why.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
-FROM node:20-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 ENV SCARF_ANALYTICS=false
 COPY package.json package-lock.json ./
@@ -11,7 +15,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     PORT=3000 \
     HOST=0.0.0.0 \

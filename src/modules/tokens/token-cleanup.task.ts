@@ -6,6 +6,7 @@ import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import type { LatchConfig } from '../../config/configuration';
+import { Metrics } from '../observability/metrics/metrics.service';
 import { CleanupReport, TokenCleanupService } from './token-cleanup.service';
 
 export const TOKEN_CLEANUP_JOB = 'token-cleanup';
@@ -20,6 +21,7 @@ export class TokenCleanupTask implements OnApplicationBootstrap, BeforeApplicati
     private readonly cleanup: TokenCleanupService,
     private readonly registry: SchedulerRegistry,
     config: ConfigService<LatchConfig, true>,
+    private readonly metrics: Metrics,
   ) {
     this.cron = config.get('auth', { infer: true }).tokenCleanupCron;
   }
@@ -42,8 +44,11 @@ export class TokenCleanupTask implements OnApplicationBootstrap, BeforeApplicati
     if (this.running) return null;
     this.running = this.cleanup.run();
     try {
-      return await this.running;
+      const report = await this.running;
+      this.metrics.recordTokenCleanup(report ? 'success' : 'skipped');
+      return report;
     } catch (error) {
+      this.metrics.recordTokenCleanup('failed');
       this.logger.warn(`Token cleanup failed; retrying at the next tick: ${(error as Error).message}`);
       return null;
     } finally {

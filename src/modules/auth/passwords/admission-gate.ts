@@ -22,11 +22,17 @@ export class AdmissionGate {
   private readonly queue: Waiter[] = [];
   /** Moving average of one job's duration, for Retry-After. */
   private averageMs = 100;
+  private turnedAway = 0;
 
   constructor(private readonly options: AdmissionGateOptions) {}
 
   get stats(): { running: number; queued: number } {
     return { running: this.running, queued: this.queue.length };
+  }
+
+  /** Callers answered 503 so far (queue full or waited too long), for the metrics. */
+  get rejected(): number {
+    return this.turnedAway;
   }
 
   async run<T>(work: () => Promise<T>): Promise<T> {
@@ -72,6 +78,7 @@ export class AdmissionGate {
   }
 
   private overloaded(): AppError {
+    this.turnedAway += 1;
     const backlog = this.running + this.queue.length;
     const seconds = Math.ceil((backlog * this.averageMs) / this.options.concurrency / 1000);
     return new AppError(ErrorCode.ServiceUnavailable, 'Too many password checks are in progress; try again shortly.', {

@@ -47,6 +47,7 @@ export class PasswordHasher implements OnModuleInit {
     }
     this.gate = new AdmissionGate({ concurrency, queueMax: auth.bcryptQueueMax, maxWaitMs: MAX_QUEUE_WAIT_MS });
     this.metrics.trackBcryptQueue(() => this.gate.stats.queued);
+    this.metrics.trackBcryptRejections(() => this.gate.rejected);
   }
 
   onModuleInit(): void {

@@ -1,6 +1,7 @@
-// PostgreSQL visibility: the connection pool's state and the mail outbox backlog, read at scrape
-// time, and the duration of every query, measured on the pooled clients so that both the
-// histogram and the current request's Server-Timing ("db") see it.
+// PostgreSQL visibility: the connection pool's state and size, whether PostgreSQL answers (what
+// readiness hinges on) and the mail outbox backlog, read at scrape time, and the duration of every
+// query, measured on the pooled clients so that both the histogram and the current request's
+// Server-Timing ("db") see it.
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool, PoolClient } from 'pg';
@@ -9,10 +10,13 @@ import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { addRequestTiming, currentRequestContext } from '../../../common/request-context';
-import { MailOutbox } from '../../mail/mail-outbox.service';
+import { MailBacklog, MailOutbox } from '../../mail/mail-outbox.service';
+import { settleWithin } from '../../../common/lifecycle/settle-within';
 import { Metrics } from './metrics.service';
 
 const INSTRUMENTED = Symbol('latch.instrumented');
+/** As the readiness probe's own ping (src/modules/health/indicators/database.indicator.ts). */
+const READY_PING_TIMEOUT_MS = 1500;
 
 type QueryFn = (...args: unknown[]) => unknown;
 
@@ -39,6 +43,14 @@ export class DatabaseMetrics implements OnModuleInit {
       },
     });
     new Gauge({
+      name: 'latch_db_pool_max_connections',
+      help: 'Size limit of the PostgreSQL pool (DB_POOL_MAX): in_use connections over this is how full it is',
+      registers,
+      collect() {
+        if (pool?.options.max !== undefined) this.set(pool.options.max);
+      },
+    });
+    new Gauge({
       name: 'latch_db_pool_waiting_requests',
       help: 'Requests waiting for a free PostgreSQL pool connection',
       registers,
@@ -46,18 +58,51 @@ export class DatabaseMetrics implements OnModuleInit {
         if (pool) this.set(pool.waitingCount);
       },
     });
+    const dataSource = this.dataSource;
     const outbox = this.outbox;
+    // The two outbox gauges, collected side by side within one scrape, share one query.
+    let inFlight: Promise<MailBacklog | undefined> | undefined;
+    const backlogNow = (): Promise<MailBacklog | undefined> => {
+      inFlight ??= outbox
+        .backlog()
+        .catch(() => undefined)
+        .finally(() => (inFlight = undefined));
+      return inFlight;
+    };
+    new Gauge({
+      name: 'latch_ready',
+      help: 'Whether /health/readiness would answer 200 (1: PostgreSQL answers within 1.5 s; 0: it does not)',
+      registers,
+      async collect() {
+        const ping = dataSource.query('SELECT 1').then(
+          () => true,
+          () => false,
+        );
+        this.set((await settleWithin([ping], READY_PING_TIMEOUT_MS)) && (await ping) ? 1 : 0);
+      },
+    });
     new Gauge({
       name: 'latch_mail_outbox_messages',
       help: 'Mail outbox messages by status: pending (waiting for delivery) and failed (parked after the last attempt)',
       labelNames: ['status'] as const,
       registers,
       async collect() {
-        const backlog = await outbox.backlog().catch(() => undefined);
+        const backlog = await backlogNow();
         if (!backlog) return;
         this.reset();
         this.set({ status: 'pending' }, backlog.pending);
         this.set({ status: 'failed' }, backlog.failed);
+      },
+    });
+    new Gauge({
+      name: 'latch_mail_outbox_oldest_pending_age_seconds',
+      help: 'How long the oldest pending mail has waited in the outbox, in seconds (0 when none waits)',
+      registers,
+      async collect() {
+        const backlog = await backlogNow();
+        if (!backlog) return;
+        const oldest = backlog.oldestPendingAt;
+        this.set(oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : 0);
       },
     });
     pool?.on('acquire', (client) => this.instrument(client));

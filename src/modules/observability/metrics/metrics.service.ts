@@ -7,6 +7,8 @@ import { addRequestTiming } from '../../../common/request-context';
 
 export type AuthFlow = 'login' | 'refresh' | 'register';
 export type BcryptOperation = 'hash' | 'compare';
+/** success: this instance cleaned; skipped: another instance held the lock; failed: it threw. */
+export type CleanupResult = 'success' | 'skipped' | 'failed';
 
 @Injectable()
 export class Metrics {
@@ -66,6 +68,32 @@ export class Metrics {
     },
   });
 
+  private readBcryptRejections?: () => number;
+
+  readonly bcryptRejected = new Counter({
+    name: 'latch_bcrypt_rejected_total',
+    help: 'Password checks turned away with 503 because the bcrypt queue was full or the wait too long (load shedding)',
+    registers: [this.registry],
+    collect: () => {
+      if (!this.readBcryptRejections) return;
+      this.bcryptRejected.reset();
+      this.bcryptRejected.inc(this.readBcryptRejections());
+    },
+  });
+
+  readonly tokenCleanupRuns = new Counter({
+    name: 'latch_token_cleanup_runs_total',
+    help: 'Scheduled token cleanup runs on this instance by result (skipped: another instance held the lock)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly tokenCleanupLastSuccess = new Gauge({
+    name: 'latch_token_cleanup_last_success_timestamp_seconds',
+    help: 'Unix time of the last token cleanup run this instance completed (0 until the first one)',
+    registers: [this.registry],
+  });
+
   readonly dbQueryDuration = new Histogram({
     name: 'latch_db_query_duration_seconds',
     help: 'PostgreSQL query round-trip time in seconds',
@@ -76,6 +104,8 @@ export class Metrics {
   constructor() {
     // Process metrics (CPU, memory, file descriptors, GC) and event-loop lag (nodejs_eventloop_lag_*).
     collectDefaultMetrics({ register: this.registry });
+    // Present at 0 from the start, so that rate() and increase() see the first run.
+    for (const result of ['success', 'skipped', 'failed'] as const) this.tokenCleanupRuns.inc({ result }, 0);
   }
 
   recordAuthOutcome(flow: AuthFlow, result: string): void {
@@ -91,6 +121,17 @@ export class Metrics {
   /** Where the bcrypt admission queue's length is read at each scrape. */
   trackBcryptQueue(read: () => number): void {
     this.readBcryptQueue = read;
+  }
+
+  /** Where the number of password checks the bcrypt gate turned away is read at each scrape. */
+  trackBcryptRejections(read: () => number): void {
+    this.readBcryptRejections = read;
+  }
+
+  /** One scheduled token cleanup run ended. */
+  recordTokenCleanup(result: CleanupResult): void {
+    this.tokenCleanupRuns.inc({ result });
+    if (result === 'success') this.tokenCleanupLastSuccess.setToCurrentTime();
   }
 
   /** Prometheus text exposition of every metric of this instance. */
