@@ -2,6 +2,7 @@
 // so the two can never disagree. Schema changes only through migrations: synchronize stays off.
 import type { DataSourceOptions } from 'typeorm';
 import { DataSource } from 'typeorm';
+import { BoundedClient } from './bounded-client';
 import type { DatabaseConfig } from '../config/configuration';
 import { AuthEventEntity } from '../modules/audit/auth-event.entity';
 import { MailOutboxEntity } from '../modules/mail/mail-outbox.entity';
@@ -21,8 +22,26 @@ export const MIGRATIONS = [
   PasswordResetRequests1763700003000,
 ];
 
-/** How long a request may wait for a pooled connection before it is answered 503. */
+// Every wait on PostgreSQL is bounded, so that a database that stops answering (connections open,
+// nothing comes back) turns into 503s well inside DESIGN.md's 10 s ceiling per request, and the
+// request deadline (src/common/lifecycle/request-deadline.ts) only has to catch what slips through.
+
+/** How long a request may wait for a pooled connection (or a new one to connect) before it is answered 503. */
 export const CONNECT_TIMEOUT_MS = 3000;
+/**
+ * Client-side bound on one query, for the dead or silent link the server cannot see;
+ * BoundedClient then ends the connection, so a COMMIT that never answers is not followed by a
+ * ROLLBACK that waits as long again.
+ */
+export const QUERY_TIMEOUT_MS = 5000;
+/** Server-side bounds, shorter than the client's so that a live server cancels first and the connection stays usable. */
+export const STATEMENT_TIMEOUT_MS = 4000;
+export const LOCK_TIMEOUT_MS = 2000;
+/**
+ * A transaction left open longer than any request may live belongs to a client that hung or went
+ * away: the server ends it rather than keep its locks.
+ */
+export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
 
 export function dataSourceOptions(config: DatabaseConfig, url: string): DataSourceOptions {
   return {
@@ -35,12 +54,16 @@ export function dataSourceOptions(config: DatabaseConfig, url: string): DataSour
     synchronize: false,
     logging: false, // failures reach the exception filter, which logs what matters without SQL
     extra: {
+      Client: BoundedClient,
       max: config.poolMax,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
-      // A statement stuck on a dead connection must not hold a request past DESIGN.md's 10 s ceiling.
-      query_timeout: 8000,
+      query_timeout: QUERY_TIMEOUT_MS,
+      // Sent with the connection's startup parameters, so they hold for every session the pool opens.
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+      lock_timeout: LOCK_TIMEOUT_MS,
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
       application_name: 'latch',
     },
   };

@@ -1,0 +1,201 @@
+// DESIGN.md, "When a dependency fails": PostgreSQL hanging (connections open, nothing answers) has
+// the same bounds as PostgreSQL gone. Every request is answered within 10 s, whatever it was doing
+// (waiting for a query, inside a transaction whose COMMIT never answers, waiting for a pooled
+// connection), with a 503 problem and Retry-After; readiness turns 503 within 5 s while liveness
+// stays 200; and everything works again within 10 s of the database answering again. The app's
+// PostgreSQL link runs through a TCP proxy that swallows traffic (freeze / freezeOn).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Controller, Get, Module } from '@nestjs/common';
+import { Public } from '../../src/common/decorators/public.decorator';
+import { GOOD_PASSWORD, login, registerAndLogin, registerUser, uniqueEmail } from '../factories/users';
+import { createTestApp, TestApp } from '../utils/create-test-app';
+import { createDatabase, dropDatabase } from '../utils/database';
+import type { HttpResponse } from '../utils/http';
+import { TcpProxy, waitFor } from '../utils/tcp-proxy';
+
+const NEVER = '0 0 1 1 *'; // keeps the scheduled cleanup out of the way
+const BOUND_MS = 10_000;
+
+interface ProxiedApp {
+  database: { name: string; url: string };
+  proxy: TcpProxy;
+  t: TestApp;
+}
+
+function behindProxy(env: Record<string, string> = {}): ProxiedApp {
+  const state = {} as ProxiedApp;
+  before(async () => {
+    state.database = await createDatabase();
+    state.proxy = await TcpProxy.start(state.database.url);
+    state.t = await createTestApp({
+      databaseUrl: state.proxy.urlFor(state.database.url),
+      env: { TOKEN_CLEANUP_CRON: NEVER, ...env },
+    });
+  });
+  after(async () => {
+    state.proxy?.restore();
+    await state.t?.close();
+    await state.proxy?.close();
+    if (state.database) await dropDatabase(state.database.name);
+  });
+  return state;
+}
+
+/** Sends a request and returns its answer with how long it took. */
+async function timed(request: () => Promise<HttpResponse>): Promise<{ res: HttpResponse; ms: number }> {
+  const started = Date.now();
+  const res = await request();
+  return { res, ms: Date.now() - started };
+}
+
+/** The contract's answer to a request the database could not serve: 503 problem, Retry-After, in time. */
+function assertUnavailable(what: string, { res, ms }: { res: HttpResponse; ms: number }): void {
+  assert.equal(res.status, 503, `${what}: ${res.status} ${res.text}`);
+  assert.equal(res.body.code, 'SERVICE_UNAVAILABLE', `${what}: ${res.text}`);
+  assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/, what);
+  assert.ok(Number(res.headers.get('retry-after')) >= 1, `${what}: Retry-After is set`);
+  assert.ok(ms < BOUND_MS, `${what}: answered within 10 s (took ${ms} ms)`);
+}
+
+describe('PostgreSQL hanging: every request answered within 10 s', () => {
+  const env = behindProxy();
+
+  it('answers 503 to each database path, keeps liveness up, turns readiness 503 within 5 s, and recovers', async (ctx) => {
+    const { api, root } = env.t;
+    const forLogin = await registerUser(api);
+    const forRefresh = await registerAndLogin(api);
+    // Logged in but never used: the token's state is not cached, so /users/me must ask PostgreSQL.
+    const cold = await registerAndLogin(api);
+
+    env.proxy.freeze();
+    const frozenAt = Date.now();
+    const readiness = waitFor('readiness 503 while PostgreSQL hangs', 5000, async () => {
+      return (await root.get('/health/readiness')).status === 503;
+    });
+    const answers = await Promise.all([
+      timed(() => api.post('/auth/register', { email: uniqueEmail('hang'), password: GOOD_PASSWORD })),
+      timed(() => api.post('/auth/login', { email: forLogin.email, password: forLogin.password })),
+      timed(() => api.post('/auth/refresh', { refreshToken: forRefresh.refreshToken })),
+      timed(() => api.get('/users/me', { token: cold.accessToken })),
+      timed(() => api.post('/auth/password/forgot', { email: forLogin.email })),
+      timed(() => root.get('/health/liveness')),
+    ]);
+    const readyAfter = await readiness;
+    ctx.diagnostic(`readiness 503 after ${readyAfter} ms`);
+    ctx.diagnostic(`answers: ${answers.map((a) => `${a.res.status} in ${a.ms} ms`).join(', ')}`);
+    const [register, loginAnswer, refresh, me, forgot, liveness] = answers;
+    assertUnavailable('register', register);
+    assertUnavailable('login', loginAnswer);
+    assertUnavailable('refresh', refresh);
+    assertUnavailable('/users/me with a cold cache', me);
+    assertUnavailable('forgot-password', forgot);
+    assert.equal(liveness.res.status, 200, 'liveness stays 200');
+    assert.ok(liveness.ms < 1000, `liveness answered at once (${liveness.ms} ms)`);
+    assert.ok(readyAfter < 5000 && Date.now() - frozenAt < 2 * BOUND_MS);
+    assert.equal((await root.get('/health/liveness')).status, 200);
+
+    env.proxy.restore();
+    const back = await waitFor('login works again after the database answers again', BOUND_MS, async () => {
+      return (await api.post('/auth/login', { email: forLogin.email, password: forLogin.password })).status === 200;
+    });
+    ctx.diagnostic(`login 200 again ${back} ms after the link came back`);
+    assert.equal((await api.get('/users/me', { token: cold.accessToken })).status, 200);
+    assert.equal((await root.get('/health/readiness')).status, 200);
+  });
+
+  it('answers 503 within 10 s when the COMMIT of a password change never answers, then recovers', async (ctx) => {
+    const { api } = env.t;
+    const user = await registerAndLogin(api);
+    // Warm the token's state so that the request reaches the transaction.
+    assert.equal((await api.get('/users/me', { token: user.accessToken })).status, 200);
+
+    env.proxy.freezeOn('COMMIT');
+    const change = await timed(() =>
+      api.post(
+        '/auth/password/change',
+        { currentPassword: user.password, newPassword: `${GOOD_PASSWORD} changed` },
+        { token: user.accessToken },
+      ),
+    );
+    ctx.diagnostic(`password change answered ${change.res.status} after ${change.ms} ms`);
+    assertUnavailable('password change with a hanging COMMIT', change);
+
+    env.proxy.restore();
+    // The COMMIT never reached the server: the old password still works once the link is back.
+    const back = await waitFor('login works again', BOUND_MS, async () => {
+      return (await api.post('/auth/login', { email: user.email, password: user.password })).status === 200;
+    });
+    ctx.diagnostic(`login 200 again ${back} ms after the link came back`);
+  });
+
+  it('answers 503 within 10 s when the COMMIT of a registration never answers', async () => {
+    const { api } = env.t;
+    env.proxy.freezeOn('COMMIT');
+    const register = await timed(() =>
+      api.post('/auth/register', { email: uniqueEmail('commit'), password: GOOD_PASSWORD }),
+    );
+    assertUnavailable('register with a hanging COMMIT', register);
+    env.proxy.restore();
+    await waitFor('register works again', BOUND_MS, async () => {
+      const res = await api.post('/auth/register', { email: uniqueEmail('back'), password: GOOD_PASSWORD });
+      return res.status === 201;
+    });
+  });
+});
+
+describe('PostgreSQL hanging with the pool exhausted', () => {
+  const env = behindProxy({ DB_POOL_MAX: '2' });
+
+  it('answers 503 within 10 s to a request waiting for a pooled connection', async (ctx) => {
+    const { api } = env.t;
+    const users = await Promise.all([registerUser(api), registerUser(api), registerUser(api)]);
+
+    env.proxy.freeze();
+    // Two logins take the pool's two connections into the black hole; the third waits for one.
+    const holders = users
+      .slice(0, 2)
+      .map((u) => timed(() => api.post('/auth/login', { email: u.email, password: u.password })));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const waiting = await timed(() => api.post('/auth/login', { email: users[2].email, password: users[2].password }));
+    ctx.diagnostic(`waiting request answered ${waiting.res.status} after ${waiting.ms} ms`);
+    assertUnavailable('a request waiting for a pooled connection', waiting);
+    for (const [i, answer] of (await Promise.all(holders)).entries()) assertUnavailable(`holder ${i}`, answer);
+
+    env.proxy.restore();
+    await waitFor('login works again', BOUND_MS, async () => {
+      return await login(api, users[2]).then(
+        () => true,
+        () => false,
+      );
+    });
+  });
+});
+
+/** A route that never answers by itself, for the last-resort deadline. */
+@Public()
+@Controller('test-hang')
+class HangingController {
+  @Get()
+  hang(): Promise<never> {
+    return new Promise(() => undefined);
+  }
+}
+
+@Module({ controllers: [HangingController] })
+class HangingModule {}
+
+describe('the last-resort request deadline', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp({ env: { TOKEN_CLEANUP_CRON: NEVER }, imports: [HangingModule] });
+  });
+  after(async () => t?.close());
+
+  it('answers 503 with Retry-After within 10 s when a handler never answers', async (ctx) => {
+    const answer = await timed(() => t.api.get('/test-hang'));
+    ctx.diagnostic(`hanging route answered ${answer.res.status} after ${answer.ms} ms`);
+    assertUnavailable('a handler that never answers', answer);
+    assert.equal((await t.root.get('/health/liveness')).status, 200);
+  });
+});
