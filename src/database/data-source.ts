@@ -69,6 +69,18 @@ export function dataSourceOptions(config: DatabaseConfig, url: string): DataSour
   };
 }
 
+/**
+ * The same options without the per-statement bounds, for schema migrations (at start and from the
+ * CLI): building an index on a large table may rightly take longer than any request may.
+ */
+export function migrationDataSourceOptions(config: DatabaseConfig, url: string): DataSourceOptions {
+  const options = dataSourceOptions(config, url);
+  return { ...options, extra: { ...options.extra, ...UNBOUNDED_STATEMENTS } };
+}
+
+/** What migrationDataSourceOptions sets instead of the request-time bounds (0 is "no limit" to PostgreSQL). */
+export const UNBOUNDED_STATEMENTS = { query_timeout: undefined, statement_timeout: 0, lock_timeout: 0 };
+
 const MIGRATION_LOCK_KEY = 7_411_001;
 
 /** Applies pending migrations; an advisory lock makes instances that start together take turns. */

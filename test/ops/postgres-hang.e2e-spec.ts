@@ -7,7 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Controller, Get, Module } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { Public } from '../../src/common/decorators/public.decorator';
+import { ErrorCode } from '../../src/common/errors/app-error';
+import { toAppError } from '../../src/common/errors/to-app-error';
 import { GOOD_PASSWORD, login, registerAndLogin, registerUser, uniqueEmail } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { createDatabase, dropDatabase } from '../utils/database';
@@ -184,6 +187,32 @@ class HangingController {
 
 @Module({ controllers: [HangingController] })
 class HangingModule {}
+
+describe('the server-side bounds of every session', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await createTestApp({ env: { TOKEN_CLEANUP_CRON: NEVER } });
+  });
+  after(async () => t?.close());
+
+  it('sets statement, lock and idle-in-transaction timeouts on the connections the app uses', async () => {
+    const db = t.app.get(DataSource);
+    const [row] = (await db.query(
+      `SELECT current_setting('statement_timeout') AS statement, current_setting('lock_timeout') AS lock,
+              current_setting('idle_in_transaction_session_timeout') AS idle`,
+    )) as { statement: string; lock: string; idle: string }[];
+    assert.deepEqual(row, { statement: '4s', lock: '2s', idle: '10s' });
+    // The server cancels a statement that runs too long, and the client is told 503, not 500.
+    const slow = await db.query('SELECT pg_sleep(6)').then(
+      () => assert.fail('pg_sleep(6) outlived statement_timeout'),
+      (error: unknown) => error,
+    );
+    assert.match((slow as Error).message, /statement timeout/);
+    const mapped = toAppError(slow);
+    assert.equal(mapped.code, ErrorCode.ServiceUnavailable);
+    assert.ok(mapped.retryAfter, 'with Retry-After');
+  });
+});
 
 describe('the last-resort request deadline', () => {
   let t: TestApp;
