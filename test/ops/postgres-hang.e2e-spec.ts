@@ -12,6 +12,7 @@ import { Public } from '../../src/common/decorators/public.decorator';
 import { ErrorCode } from '../../src/common/errors/app-error';
 import { toAppError } from '../../src/common/errors/to-app-error';
 import { REQUEST_DEADLINE_MS } from '../../src/common/lifecycle/request-deadline';
+import { currentRequestContext } from '../../src/common/request-context';
 import { GOOD_PASSWORD, login, registerAndLogin, registerUser, uniqueEmail } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { createDatabase, dropDatabase } from '../utils/database';
@@ -193,6 +194,14 @@ class HangingController {
     await new Promise((resolve) => setTimeout(resolve, REQUEST_DEADLINE_MS + 300));
     HangingController.lateAnswered = true;
     return { late: true };
+  }
+
+  /** Answers a second before the deadline, with durable work that never settles holding the response. */
+  @Get('held')
+  async held(): Promise<{ held: true }> {
+    await new Promise((resolve) => setTimeout(resolve, REQUEST_DEADLINE_MS - 1000));
+    currentRequestContext()?.held.add(new Promise<void>(() => undefined));
+    return { held: true };
   }
 }
 

@@ -5,10 +5,11 @@
 // admission queue, the response hold in request-scope.ts); this catches what slips through them.
 // Installed by installRequestScope, so the clock starts with the request's first hook.
 import { Logger } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ErrorCode } from '../errors/app-error';
 import { sendProblem } from '../filters/problem-details.filter';
-import { requestContextOf } from '../request-context';
+import { requestContextOf, type RequestContext } from '../request-context';
 
 /** Time from a request's arrival to its answer, at most; a second short of the 10 s ceiling for the way back. */
 export const REQUEST_DEADLINE_MS = 9000;
@@ -17,9 +18,9 @@ const RETRY_AFTER_S = 5;
 
 const logger = new Logger('RequestDeadline');
 
-/** What is left of `request`'s deadline, in milliseconds (negative once it has passed). */
-export function remainingBeforeDeadline(reply: FastifyReply): number {
-  return REQUEST_DEADLINE_MS - reply.elapsedTime;
+/** What is left of a request's deadline, in milliseconds (negative once it has passed). */
+export function remainingBeforeDeadline(context: RequestContext): number {
+  return REQUEST_DEADLINE_MS - (performance.now() - context.startedAt);
 }
 
 export function installRequestDeadline(fastify: FastifyInstance): void {

@@ -39,11 +39,11 @@ export function installRequestScope(fastify: FastifyInstance): void {
     runInRequestContext(context, done);
   });
 
-  fastify.addHook('onSend', async (request, reply, payload) => {
+  fastify.addHook('onSend', async (request, _reply, payload) => {
     const context = requestContextOf(request);
     if (context && !context.responseSent) {
       context.responseSent = true;
-      const hold = Math.min(HOLD_MAX_MS, remainingBeforeDeadline(reply) - HOLD_DEADLINE_MARGIN_MS);
+      const hold = Math.min(HOLD_MAX_MS, remainingBeforeDeadline(context) - HOLD_DEADLINE_MARGIN_MS);
       if (context.held.size > 0 && !(await settleWithin(context.held, Math.max(0, hold)))) {
         logger.warn(`Response sent before its durable work finished (${request.method} ${request.url})`);
       }
