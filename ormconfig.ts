@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { loadConfig } from './src/config/configuration';
-import { dataSourceOptions } from './src/database/data-source';
+import { migrationDataSourceOptions } from './src/database/data-source';
 
 const config = loadConfig();
 if (!config.database.url) {
@@ -12,6 +12,6 @@ if (!config.database.url) {
 }
 
 export default new DataSource({
-  ...dataSourceOptions(config.database, config.database.url),
+  ...migrationDataSourceOptions(config.database, config.database.url),
   migrations: [join(__dirname, 'src', 'database', 'migrations', '*.js')],
 });

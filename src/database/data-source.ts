@@ -2,6 +2,7 @@
 // so the two can never disagree. Schema changes only through migrations: synchronize stays off.
 import type { DataSourceOptions } from 'typeorm';
 import { DataSource } from 'typeorm';
+import { BoundedClient } from './bounded-client';
 import type { DatabaseConfig } from '../config/configuration';
 import { AuthEventEntity } from '../modules/audit/auth-event.entity';
 import { MailRequestQuotaEntity } from '../modules/auth/mail-request-quota.entity';
@@ -36,8 +37,26 @@ export const MIGRATIONS = [
   PasswordResetRequests1763700003000,
 ];
 
-/** How long a request may wait for a pooled connection before it is answered 503. */
+// Every wait on PostgreSQL is bounded, so that a database that stops answering (connections open,
+// nothing comes back) turns into 503s well inside DESIGN.md's 10 s ceiling per request, and the
+// request deadline (src/common/lifecycle/request-deadline.ts) only has to catch what slips through.
+
+/** How long a request may wait for a pooled connection (or a new one to connect) before it is answered 503. */
 export const CONNECT_TIMEOUT_MS = 3000;
+/**
+ * Client-side bound on one query, for the dead or silent link the server cannot see;
+ * BoundedClient then ends the connection, so a COMMIT that never answers is not followed by a
+ * ROLLBACK that waits as long again.
+ */
+export const QUERY_TIMEOUT_MS = 5000;
+/** Server-side bounds, shorter than the client's so that a live server cancels first and the connection stays usable. */
+export const STATEMENT_TIMEOUT_MS = 4000;
+export const LOCK_TIMEOUT_MS = 2000;
+/**
+ * A transaction left open longer than any request may live belongs to a client that hung or went
+ * away: the server ends it rather than keep its locks.
+ */
+export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
 
 export function dataSourceOptions(config: DatabaseConfig, url: string): DataSourceOptions {
   return {
@@ -50,16 +69,32 @@ export function dataSourceOptions(config: DatabaseConfig, url: string): DataSour
     synchronize: false,
     logging: false, // failures reach the exception filter, which logs what matters without SQL
     extra: {
+      Client: BoundedClient,
       max: config.poolMax,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
-      // A statement stuck on a dead connection must not hold a request past the 10 s ceiling (docs/operations.md).
-      query_timeout: 8000,
+      query_timeout: QUERY_TIMEOUT_MS,
+      // Sent with the connection's startup parameters, so they hold for every session the pool opens.
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+      lock_timeout: LOCK_TIMEOUT_MS,
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
       application_name: 'latch',
     },
   };
 }
+
+/**
+ * The same options without the per-statement bounds, for schema migrations (at start and from the
+ * CLI): building an index on a large table may rightly take longer than any request may.
+ */
+export function migrationDataSourceOptions(config: DatabaseConfig, url: string): DataSourceOptions {
+  const options = dataSourceOptions(config, url);
+  return { ...options, extra: { ...options.extra, ...UNBOUNDED_STATEMENTS } };
+}
+
+/** What migrationDataSourceOptions sets instead of the request-time bounds (0 is "no limit" to PostgreSQL). */
+export const UNBOUNDED_STATEMENTS = { query_timeout: undefined, statement_timeout: 0, lock_timeout: 0 };
 
 const MIGRATION_LOCK_KEY = 7_411_001;
 

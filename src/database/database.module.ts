@@ -5,7 +5,7 @@ import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { LatchConfig } from '../config/configuration';
-import { dataSourceOptions, runMigrations } from './data-source';
+import { dataSourceOptions, runMigrations, UNBOUNDED_STATEMENTS } from './data-source';
 
 @Module({
   imports: [
@@ -24,9 +24,18 @@ import { dataSourceOptions, runMigrations } from './data-source';
       },
       dataSourceFactory: async (options) => {
         if (!options) throw new Error('missing data source options');
-        const dataSource = await new DataSource({ ...options, migrationsRun: false }).initialize();
-        if (options.migrationsRun) await runMigrations(dataSource);
-        return dataSource;
+        if (options.migrationsRun) {
+          // On connections of their own (the advisory lock holds one), without the per-statement
+          // bounds requests live by.
+          const extra = { ...(options as { extra?: object }).extra, ...UNBOUNDED_STATEMENTS, max: 2 };
+          const migrator = await new DataSource({ ...options, extra, migrationsRun: false }).initialize();
+          try {
+            await runMigrations(migrator);
+          } finally {
+            await migrator.destroy();
+          }
+        }
+        return new DataSource({ ...options, migrationsRun: false }).initialize();
       },
     }),
   ],

@@ -10,6 +10,7 @@ export class TcpProxy {
   private held = new Set<Socket>();
   private cutOff = false;
   private frozen = false;
+  private freezeMarker: Buffer | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -50,7 +51,16 @@ export class TcpProxy {
     this.cutOff = true;
   }
 
+  /**
+   * freeze() at a chosen moment: as soon as a client sends a chunk containing `marker` (e.g.
+   * 'COMMIT', to hang a transaction at its end); that chunk is swallowed too. restore() disarms it.
+   */
+  freezeOn(marker: string): void {
+    this.freezeMarker = Buffer.from(marker);
+  }
+
   restore(): void {
+    this.freezeMarker = undefined;
     if (this.frozen) {
       for (const socket of this.open) socket.destroy();
       this.open.clear();
@@ -86,6 +96,7 @@ export class TcpProxy {
     upstream.on('close', () => this.open.delete(upstream));
     // Forwarding by hand (not pipe) so that freeze() can swallow traffic like a dead link.
     client.on('data', (chunk: Buffer) => {
+      if (this.freezeMarker && chunk.includes(this.freezeMarker)) this.freeze();
       if (!this.frozen) upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {

@@ -19,6 +19,11 @@ const DB_UNAVAILABLE_CODES = new Set([
   '08003',
   '08004',
   '08006',
+  // The server's own bounds (data-source.ts): a statement or lock wait that ran out, a transaction
+  // left idle. The database is overloaded or a client hung, not the request wrong: try again.
+  '57014', // query_canceled (statement_timeout)
+  '55P03', // lock_not_available (lock_timeout)
+  '25P03', // idle_in_transaction_session_timeout
 ]);
 
 const DB_UNAVAILABLE_MESSAGES = [
@@ -91,6 +96,9 @@ const HTTP_MESSAGES: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.ServiceUnavailable]: 'The service is temporarily unavailable; try again shortly.',
 };
 
+/** How long a client is told to wait after a dependency did not answer. */
+const UNAVAILABLE_RETRY_AFTER_S = 5;
+
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
 
@@ -116,7 +124,7 @@ export function toAppError(error: unknown): AppError {
 
   if (isDatabaseUnavailable(error)) {
     return new AppError(ErrorCode.ServiceUnavailable, 'The database is not answering; try again shortly.', {
-      retryAfter: 5,
+      retryAfter: UNAVAILABLE_RETRY_AFTER_S,
       cause: error,
     });
   }
