@@ -113,6 +113,7 @@ export class AccountRecoveryService {
       if (!user) return true;
       const ttlSeconds = this.config.passwordResetTtl;
       const token = await this.oneTimeTokens.issue(manager, user.id, 'password_reset', ttlSeconds, true);
+      await this.mail.forgetTokens(manager, user.id, 'reset-password'); // the older links were just voided
       await this.mail.queue(manager, {
         template: 'reset-password',
         to: user.email,
@@ -143,6 +144,7 @@ export class AccountRecoveryService {
       const user = await this.users.getById(owner);
       if (!user) throw invalidToken();
       await this.oneTimeTokens.voidAll(manager, owner, 'password_reset');
+      await this.mail.forgetTokens(manager, owner, 'reset-password');
       await this.users.setPasswordHash(owner, passwordHash, manager);
       await this.users.markEmailVerified(owner, manager);
       await this.mail.queue(manager, {
@@ -194,6 +196,7 @@ export class AccountRecoveryService {
       if (!owner) throw invalidToken();
       await this.users.markEmailVerified(owner, manager);
       await this.oneTimeTokens.voidAll(manager, owner, 'email_verification');
+      await this.mail.forgetTokens(manager, owner, 'verify-email');
       return owner;
     });
     // Announced after the commit, so that no cache reloads the unverified row in between.

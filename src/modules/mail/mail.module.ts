@@ -4,6 +4,7 @@ import { MailerModule } from '@nestjs-modules/mailer';
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { LatchConfig } from '../../config/configuration';
+import { CryptoModule } from '../crypto/crypto.module';
 import { UsersModule } from '../users/users.module';
 import { KnownDevicesRepository } from './known-devices.repository';
 import { AccountApprovedListener } from './listeners/account-approved.listener';
@@ -21,6 +22,7 @@ import { MailService } from './mail.service';
       inject: [ConfigService],
       useFactory: (config: ConfigService<LatchConfig, true>) => mailerOptions(config.get('mail', { infer: true })),
     }),
+    CryptoModule,
     UsersModule,
   ],
   providers: [
