@@ -12,6 +12,7 @@ import { InitialSchema1763700000000 } from './migrations/1763700000000-initial-s
 import { PasswordResetRequests1763700003000 } from './migrations/1763700003000-password-reset-requests';
 import { MailOutbox1763700001000 } from './migrations/1763700001000-mail-outbox';
 import { AuthEvents1763700002000 } from './migrations/1763700002000-auth-events';
+import { MailOutboxSealedSecrets1763700004100 } from './migrations/1763700004100-mail-outbox-sealed-secrets';
 
 export const ENTITIES = [UserEntity, RefreshSessionEntity, OneTimeTokenEntity, AuthEventEntity, MailOutboxEntity];
 export const MIGRATIONS = [
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   MailOutbox1763700001000,
   AuthEvents1763700002000,
   PasswordResetRequests1763700003000,
+  MailOutboxSealedSecrets1763700004100,
 ];
 
 /** How long a request may wait for a pooled connection before it is answered 503. */
