@@ -6,6 +6,9 @@ import { after, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { loadConfig } from '../../src/config/configuration';
+import { dataSourceOptions, MIGRATIONS } from '../../src/database/data-source';
 import { registerUser, uniqueEmail } from '../factories/users';
 import { SecretBox } from '../../src/modules/crypto/secret-box.service';
 import type { MailTemplateName } from '../../src/modules/mail/mail-outbox.entity';
@@ -203,5 +206,39 @@ describe('tokens in the mail outbox', () => {
     const sealedNew = await triedOnce(db.url, second.id, 'verify-email');
     assert.ok(openRow(sealedNew, newKey));
     assert.throws(() => openRow(sealedNew, oldKey), /no longer lists/);
+  });
+
+  it('on upgrade erases tokens stored in clear by earlier releases, parking the waiting messages', async () => {
+    const db = await createDatabase();
+    cleanups.push(() => dropDatabase(db.name));
+    const migrate = async (migrations: typeof MIGRATIONS) => {
+      const source = new DataSource({ ...dataSourceOptions(loadConfig({}).database, db.url), migrations });
+      await source.initialize();
+      await source.runMigrations({ transaction: 'each' });
+      await source.destroy();
+    };
+    const stamp = (migration: (typeof MIGRATIONS)[number]) => Number(/\d+$/.exec(new migration().name ?? '')?.[0]);
+    await migrate(MIGRATIONS.filter((migration) => stamp(migration) < 1763700004100));
+    const clear = randomBytes(32).toString('base64url');
+    await query(
+      db.url,
+      `INSERT INTO mail_outbox (template, recipient, secret, status, next_attempt_at)
+       VALUES ('reset-password', 'waiting@example.test', $1, 'pending', now() + interval '1 hour'),
+              ('verify-email', 'parked@example.test', $1, 'failed', now())`,
+      [clear],
+    );
+    await migrate(MIGRATIONS);
+    const rows = await query<{ recipient: string; status: string; secret: string | null; last_error: string | null }>(
+      db.url,
+      `SELECT recipient, status, secret, last_error FROM mail_outbox ORDER BY recipient`,
+    );
+    assert.deepEqual(
+      rows.map((row) => [row.recipient, row.status, row.secret]),
+      [
+        ['parked@example.test', 'failed', null],
+        ['waiting@example.test', 'failed', null],
+      ],
+    );
+    assert.match(rows[1]!.last_error!, /before tokens were encrypted/);
   });
 });
