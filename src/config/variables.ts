@@ -27,6 +27,11 @@ import {
 } from './env';
 
 const CRON_FIELD = /^[\d*/,\-A-Za-z?LW#]+$/;
+const RATE = { min: 1, max: 1_000_000 };
+/** Lifetimes are whole seconds from 1 up: drills and tests use lifetimes of a few seconds. */
+const lifetime = (name: string, defaultSeconds: number, max: number, description: string) =>
+  int(name, { default: defaultSeconds, min: 1, max, description });
+
 /** Bytes of an ENCRYPTION_KEY entry at least (AES-256 needs 32). */
 const MIN_ENCRYPTION_KEY_BYTES = 32;
 
@@ -43,10 +48,6 @@ function parseEncryptionKeys(value: string): Buffer[] {
     return bytes;
   });
 }
-const RATE = { min: 1, max: 1_000_000 };
-/** Lifetimes are whole seconds from 1 up: drills and tests use lifetimes of a few seconds. */
-const lifetime = (name: string, defaultSeconds: number, max: number, description: string) =>
-  int(name, { default: defaultSeconds, min: 1, max, description });
 
 const schema = {
   app: {

@@ -103,7 +103,7 @@ export class MailOutboxRepository {
     );
   }
 
-  /** Records a failed attempt: due again after the delay, or parked as failed (and its token forgotten) once attempts run out. */
+  /** Records a failed attempt: due again after the delay, or parked as failed once attempts run out. */
   async markAttemptFailed(
     id: string,
     attempt: number,
@@ -116,7 +116,7 @@ export class MailOutboxRepository {
          UPDATE mail_outbox
             SET last_error = $3,
                 status = CASE WHEN attempts >= $5 THEN 'failed' ELSE 'pending' END,
-                secret = CASE WHEN attempts >= $5 THEN NULL ELSE secret END,
+                secret = CASE WHEN attempts >= $5 THEN NULL ELSE secret END, -- a parked message keeps no token
                 next_attempt_at = now() + make_interval(secs => $4)
           WHERE id = $1 AND attempts = $2 AND status = 'pending'
           RETURNING status
