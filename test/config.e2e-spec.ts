@@ -26,10 +26,27 @@ describe('configuration checked at start', () => {
     const noSecret = start({ NODE_ENV: 'production' });
     assert.equal(noSecret.code, 1);
     assert.equal(noSecret.stderr, 'Invalid configuration: JWT_ACCESS_SECRET is required when NODE_ENV=production');
-    const weak = start({ NODE_ENV: 'production', JWT_ACCESS_SECRET: 's'.repeat(40), BCRYPT_ROUNDS: '8' });
+    const weak = start({
+      NODE_ENV: 'production',
+      JWT_ACCESS_SECRET: 's'.repeat(40),
+      ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
+      BCRYPT_ROUNDS: '8',
+    });
     assert.equal(weak.code, 1);
     assert.match(weak.stderr, /^Invalid configuration: BCRYPT_ROUNDS must be at least 10/);
     assert.ok(!weak.stderr.includes('s'.repeat(40)));
+  });
+
+  it('refuses production without an ENCRYPTION_KEY, or with a short one, without echoing it', () => {
+    const secret = 's'.repeat(40);
+    const missing = start({ NODE_ENV: 'production', JWT_ACCESS_SECRET: secret });
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr, 'Invalid configuration: ENCRYPTION_KEY is required when NODE_ENV=production');
+    const shortKey = Buffer.alloc(16, 3).toString('base64');
+    const short = start({ NODE_ENV: 'production', JWT_ACCESS_SECRET: secret, ENCRYPTION_KEY: shortKey });
+    assert.equal(short.code, 1);
+    assert.match(short.stderr, /^Invalid configuration: ENCRYPTION_KEY must be base64 of at least 32 random bytes/);
+    assert.ok(!short.stderr.includes('\n') && !short.stderr.includes(shortKey));
   });
 
   it('accepts lifetimes of a few seconds', () => {

@@ -83,6 +83,7 @@ export class BenchRunner {
     Object.assign(env, {
       NODE_ENV: 'production',
       JWT_ACCESS_SECRET: randomBytes(48).toString('base64url'),
+      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       RATE_LIMIT_ENABLED: 'false',
       BCRYPT_ROUNDS: String(cost),
       DATABASE_URL: database.url,

@@ -10,6 +10,7 @@ export {
   loadConfig,
   type AppConfig,
   type AuthConfig,
+  type CryptoConfig,
   type DatabaseConfig,
   type LatchConfig,
   type MailConfig,

@@ -5,6 +5,9 @@ import { bcryptConcurrency, declaredVariables, loadConfig, type LatchConfig } fr
 import { ConfigError } from './env';
 
 const SECRET = 'x'.repeat(32);
+const KEY = Buffer.alloc(32, 7).toString('base64');
+/** What production needs besides NODE_ENV. */
+const PRODUCTION = { NODE_ENV: 'production', JWT_ACCESS_SECRET: SECRET, ENCRYPTION_KEY: KEY };
 
 describe('environment validation', () => {
   it('applies the documented defaults', () => {
@@ -55,11 +58,37 @@ describe('environment validation', () => {
   it('in production requires a JWT secret of 32 bytes and bcrypt cost of at least 10', () => {
     assert.throws(() => loadConfig({ NODE_ENV: 'production' }), /JWT_ACCESS_SECRET is required/);
     assert.throws(() => loadConfig({ NODE_ENV: 'production', JWT_ACCESS_SECRET: 'x'.repeat(31) }), /at least 32 bytes/);
+    assert.throws(() => loadConfig({ ...PRODUCTION, BCRYPT_ROUNDS: '9' }), /BCRYPT_ROUNDS must be at least 10/);
+    assert.equal(loadConfig(PRODUCTION).auth.bcryptRounds, 12);
+  });
+
+  it('in production requires ENCRYPTION_KEY; elsewhere leaves it to a key generated under DATA_DIR', () => {
     assert.throws(
-      () => loadConfig({ NODE_ENV: 'production', JWT_ACCESS_SECRET: SECRET, BCRYPT_ROUNDS: '9' }),
-      /BCRYPT_ROUNDS must be at least 10/,
+      () => loadConfig({ NODE_ENV: 'production', JWT_ACCESS_SECRET: SECRET }),
+      (e: Error) => e.message === 'Invalid configuration: ENCRYPTION_KEY is required when NODE_ENV=production',
     );
-    assert.equal(loadConfig({ NODE_ENV: 'production', JWT_ACCESS_SECRET: SECRET }).auth.bcryptRounds, 12);
+    const development = loadConfig({ DATA_DIR: '/srv/latch' });
+    assert.deepEqual(development.crypto.encryptionKeys, []);
+    assert.equal(development.crypto.generatedKeyFile, '/srv/latch/encryption-key');
+  });
+
+  it('reads ENCRYPTION_KEY as a comma list of base64 keys of 32 bytes or more, never echoing one', () => {
+    const old = Buffer.alloc(48, 9);
+    const keys = loadConfig({ ...PRODUCTION, ENCRYPTION_KEY: ` ${KEY} , ${old.toString('base64url')} ` }).crypto
+      .encryptionKeys;
+    assert.deepEqual(keys, [Buffer.alloc(32, 7), old]);
+    const short = Buffer.alloc(31, 1).toString('base64');
+    for (const bad of [short, `${KEY},${short}`, 'not base64 at all, is it?', `${KEY}!`]) {
+      assert.throws(
+        () => loadConfig({ ...PRODUCTION, ENCRYPTION_KEY: bad }),
+        (e: Error) =>
+          /^Invalid configuration: ENCRYPTION_KEY must be base64 of at least 32 random bytes/.test(e.message) &&
+          !e.message.includes(short) &&
+          !e.message.includes(KEY),
+        bad,
+      );
+    }
+    assert.equal(declaredVariables().find((v) => v.name === 'ENCRYPTION_KEY')?.secret, true);
   });
 
   it('parses TRUST_PROXY as a boolean or a list of addresses and ranges', () => {
@@ -97,7 +126,7 @@ describe('environment validation', () => {
     assert.equal(config.mail.outputDir, '/srv/latch/mail');
     assert.equal(config.app.appUrl, 'https://id.example.com');
     assert.equal(config.app.adminEmail, undefined);
-    const given = loadConfig({ NODE_ENV: 'production', JWT_ACCESS_SECRET: SECRET });
+    const given = loadConfig(PRODUCTION);
     assert.equal(given.auth.jwtAccessSecret, SECRET);
     assert.equal(given.auth.jwtAccessSecretGenerated, false);
     assert.equal(given.app.production, true);

@@ -16,6 +16,7 @@ import {
   oneOf,
   parseTrustProxy,
   rawValue,
+  splitList,
   readDeclaration,
   text,
   url,
@@ -30,6 +31,23 @@ const RATE = { min: 1, max: 1_000_000 };
 /** Lifetimes are whole seconds from 1 up: drills and tests use lifetimes of a few seconds. */
 const lifetime = (name: string, defaultSeconds: number, max: number, description: string) =>
   int(name, { default: defaultSeconds, min: 1, max, description });
+
+/** Bytes of an ENCRYPTION_KEY entry at least (AES-256 needs 32). */
+const MIN_ENCRYPTION_KEY_BYTES = 32;
+
+/** ENCRYPTION_KEY: comma-separated base64 (or base64url) keys, each of at least 32 bytes. */
+function parseEncryptionKeys(value: string): Buffer[] {
+  return splitList(value).map((entry) => {
+    const bytes = /^[A-Za-z0-9+/_-]+={0,2}$/.test(entry) ? Buffer.from(entry, 'base64') : Buffer.alloc(0);
+    if (bytes.length < MIN_ENCRYPTION_KEY_BYTES) {
+      throw new ConfigError(
+        'ENCRYPTION_KEY',
+        `must be base64 of at least ${MIN_ENCRYPTION_KEY_BYTES} random bytes, comma-separated to rotate (openssl rand -base64 32)`,
+      );
+    }
+    return bytes;
+  });
+}
 
 const schema = {
   app: {
@@ -152,6 +170,16 @@ const schema = {
       description: 'days revoked sessions are kept for reuse detection',
     }),
   },
+  crypto: {
+    /** Raw keys; the first encrypts, every one decrypts. Empty: generated under DATA_DIR (not in production). */
+    encryptionKeys: custom<Buffer[]>('ENCRYPTION_KEY', {
+      secret: true,
+      default: [],
+      shownDefault: 'development: generated once under DATA_DIR',
+      parse: parseEncryptionKeys,
+      description: 'keys for the secrets Latch stores and reads back',
+    }),
+  },
   database: {
     url: url('DATABASE_URL', ['postgres:', 'postgresql:'], {
       secret: true,
@@ -198,6 +226,7 @@ function derive(declared: Declared, source: Source) {
   return {
     app: { ...declared.app, production: declared.app.nodeEnv === 'production' },
     auth: { ...declared.auth, jwtAccessSecretGenerated: rawValue(source, 'JWT_ACCESS_SECRET') === undefined },
+    crypto: { ...declared.crypto, generatedKeyFile: `${declared.app.dataDir}/encryption-key` },
     database: declared.database,
     redis: declared.redis,
     mail: { ...declared.mail, outputDir: `${declared.app.dataDir}/mail` },
@@ -208,6 +237,7 @@ function derive(declared: Declared, source: Source) {
 export type LatchConfig = ReturnType<typeof derive>;
 export type AppConfig = LatchConfig['app'];
 export type AuthConfig = LatchConfig['auth'];
+export type CryptoConfig = LatchConfig['crypto'];
 export type DatabaseConfig = LatchConfig['database'];
 export type RedisConfig = LatchConfig['redis'];
 export type MailConfig = LatchConfig['mail'];
@@ -223,6 +253,11 @@ const RULES: ((config: LatchConfig) => void)[] = [
   ({ app, auth }) => {
     if (app.production && auth.bcryptRounds < 10) {
       throw new ConfigError('BCRYPT_ROUNDS', `must be at least 10 when NODE_ENV=production (got ${auth.bcryptRounds})`);
+    }
+  },
+  ({ app, crypto }) => {
+    if (app.production && crypto.encryptionKeys.length === 0) {
+      throw new ConfigError('ENCRYPTION_KEY', 'is required when NODE_ENV=production');
     }
   },
   ({ app }) => {

@@ -17,6 +17,7 @@ import { InitialSchema1763700000000 } from './migrations/1763700000000-initial-s
 import { PasswordResetRequests1763700003000 } from './migrations/1763700003000-password-reset-requests';
 import { MailOutbox1763700001000 } from './migrations/1763700001000-mail-outbox';
 import { AuthEvents1763700002000 } from './migrations/1763700002000-auth-events';
+import { MailOutboxSealedSecrets1763700004100 } from './migrations/1763700004100-mail-outbox-sealed-secrets';
 
 /** Every table's entity (src/database/sql.ts: one entity per table, owned by one module). */
 export const ENTITIES = [
@@ -35,6 +36,7 @@ export const MIGRATIONS = [
   MailOutbox1763700001000,
   AuthEvents1763700002000,
   PasswordResetRequests1763700003000,
+  MailOutboxSealedSecrets1763700004100,
 ];
 
 // Every wait on PostgreSQL is bounded, so that a database that stops answering (connections open,

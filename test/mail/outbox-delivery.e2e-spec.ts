@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { registerUser, uniqueEmail } from '../factories/users';
-import { createTestApp, TEST_JWT_SECRET } from '../utils/create-test-app';
+import { createTestApp, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../utils/create-test-app';
 import { createDatabase, dropDatabase, query } from '../utils/database';
 import { Http } from '../utils/http';
 import { eventually } from '../utils/eventually';
@@ -102,6 +102,7 @@ describe('mail outbox delivery', () => {
         APP_URL,
         BCRYPT_ROUNDS: '4',
         JWT_ACCESS_SECRET: TEST_JWT_SECRET,
+        ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
         RATE_LIMIT_ENABLED: 'false',
         LOG_LEVEL: 'fatal',
         REDIS_URL: '',

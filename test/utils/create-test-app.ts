@@ -15,6 +15,8 @@ import { eventually } from './eventually';
 import { Http } from './http';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+/** One ENCRYPTION_KEY for every test instance, so that instances sharing a database open each other's rows. */
+export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 'latch test encryption key').toString('base64');
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -49,6 +51,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     DATA_DIR: dataDir,
     BCRYPT_ROUNDS: '4',
     JWT_ACCESS_SECRET: TEST_JWT_SECRET,
+    ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal',
     RATE_LIMIT_ENABLED: 'false',
     REDIS_KEY_PREFIX: `latch-test-${randomBytes(4).toString('hex')}:`,

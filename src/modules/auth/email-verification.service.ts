@@ -43,6 +43,7 @@ export class EmailVerificationService {
       if (!owner) throw invalidOneTimeToken();
       await this.users.markEmailVerified(owner, manager);
       await this.oneTimeTokens.voidAll(manager, owner, 'email_verification');
+      await this.mail.forgetTokens(manager, owner, 'verify-email');
       return owner;
     });
     // Announced after the commit, so that no cache reloads the unverified row in between.

@@ -105,6 +105,7 @@ export class PasswordResetRequestsProcessor implements OnApplicationBootstrap, B
       const user = withinQuota ? await this.users.findForLogin(request.address) : null;
       if (!user) return true;
       const token = await this.oneTimeTokens.issue(manager, user.id, 'password_reset', this.ttlSeconds, true);
+      await this.mail.forgetTokens(manager, user.id, 'reset-password'); // the older links were just voided
       await this.mail.queue(manager, {
         template: 'reset-password',
         to: user.email,

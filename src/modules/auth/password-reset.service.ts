@@ -58,6 +58,7 @@ export class PasswordResetService {
       const user = await this.users.getById(owner);
       if (!user) throw invalidOneTimeToken();
       await this.oneTimeTokens.voidAll(manager, owner, 'password_reset');
+      await this.mail.forgetTokens(manager, owner, 'reset-password');
       await this.users.setPasswordHash(owner, passwordHash, manager);
       await this.users.markEmailVerified(owner, manager);
       await this.mail.queue(manager, {

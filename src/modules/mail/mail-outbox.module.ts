@@ -5,6 +5,7 @@ import { MailerModule } from '@nestjs-modules/mailer';
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { LatchConfig } from '../../config/configuration';
+import { CryptoModule } from '../crypto/crypto.module';
 import { MailDispatcher } from './mail-dispatcher.service';
 import { MailOutboxRepository } from './mail-outbox.repository';
 import { MailOutbox } from './mail-outbox.service';
@@ -18,6 +19,7 @@ import { MailService } from './mail.service';
       inject: [ConfigService],
       useFactory: (config: ConfigService<LatchConfig, true>) => mailerOptions(config.get('mail', { infer: true })),
     }),
+    CryptoModule,
   ],
   providers: [MailOutboxRepository, MailSender, MailDispatcher, MailService, MailOutbox],
   exports: [MailService, MailOutbox],

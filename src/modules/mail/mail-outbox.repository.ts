@@ -4,6 +4,7 @@
 // touches this table; others ask MailOutbox (backlog, retention).
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { deleteBatch, row, rows } from '../../database/sql';
 import type { MailData, MailOutboxEntity, MailTemplateName } from './mail-outbox.entity';
@@ -13,10 +14,12 @@ export interface NewMail {
   to: string;
   userId?: string | null;
   data?: MailData;
-  /** The one-time token a link carries; kept only until the message is sent. */
+  /** The one-time token a link carries; MailService stores it sealed, until the message is sent or parked. */
   secret?: string | null;
   /** At most one message per key is ever queued (for notices an event may trigger twice). */
   dedupeKey?: string | null;
+  /** The row's id, when something (the sealed secret) must be bound to it before the insert. */
+  id?: string;
 }
 
 export type ClaimedMail = Pick<MailOutboxEntity, 'id' | 'template' | 'recipient' | 'data' | 'secret' | 'createdAt'> & {
@@ -41,8 +44,8 @@ export class MailOutboxRepository {
   async insert(manager: EntityManager, mail: NewMail): Promise<boolean> {
     const inserted = await rows<MailOutboxEntity, 'id'>(
       manager,
-      `INSERT INTO mail_outbox (template, recipient, user_id, data, secret, dedupe_key)
-       VALUES ($1, $2, $3, $4, $5, $6)
+      `INSERT INTO mail_outbox (template, recipient, user_id, data, secret, dedupe_key, id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
        RETURNING id`,
       [
@@ -52,6 +55,7 @@ export class MailOutboxRepository {
         JSON.stringify(mail.data ?? {}),
         mail.secret ?? null,
         mail.dedupeKey ?? null,
+        mail.id ?? randomUUID(),
       ],
     );
     return inserted.length > 0;
@@ -102,6 +106,7 @@ export class MailOutboxRepository {
          UPDATE mail_outbox
             SET last_error = $3,
                 status = CASE WHEN attempts >= $5 THEN 'failed' ELSE 'pending' END,
+                secret = CASE WHEN attempts >= $5 THEN NULL ELSE secret END, -- a parked message keeps no token
                 next_attempt_at = now() + make_interval(secs => $4)
           WHERE id = $1 AND attempts = $2 AND status = 'pending'
           RETURNING status
@@ -110,6 +115,21 @@ export class MailOutboxRepository {
       [id, attempt, error.slice(0, 1000), retryInSeconds, maxAttempts],
     );
     return failed?.status === 'failed' ? 'failed' : 'retry';
+  }
+
+  /**
+   * The user's tokens of this template are spent (or void): forgets every one the outbox still holds,
+   * and parks the messages not yet sent, whose links could only fail.
+   */
+  async forgetTokens(manager: EntityManager, userId: string, template: MailTemplateName): Promise<void> {
+    await manager.query(
+      `UPDATE mail_outbox
+          SET secret = NULL,
+              status = CASE WHEN status = 'pending' THEN 'failed' ELSE status END,
+              last_error = CASE WHEN status = 'pending' THEN $3 ELSE last_error END
+        WHERE user_id = $1 AND template = $2 AND secret IS NOT NULL`,
+      [userId, template, 'not sent: its link was used or replaced before delivery'],
+    );
   }
 
   /** Seconds until the next pending message is due (0 when one is due now), or null when none waits. */

@@ -7,7 +7,9 @@ import { ConfigService } from '@nestjs/config';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { LatchConfig, MailConfig } from '../../config/configuration';
+import { SecretBox } from '../crypto/secret-box.service';
 import type { ClaimedMail } from './mail-outbox.repository';
+import { outboxSecretContext } from './outbox-secret';
 import { renderMail } from './templates/mail-templates';
 
 /** Bounds one SMTP delivery, so a stalled server cannot hold a message past its claim. */
@@ -29,6 +31,7 @@ export class MailSender {
 
   constructor(
     private readonly mailer: MailerService,
+    private readonly box: SecretBox,
     config: ConfigService<LatchConfig, true>,
   ) {
     this.mail = config.get('mail', { infer: true });
@@ -44,7 +47,8 @@ export class MailSender {
     const rendered = renderMail(message.template, {
       appUrl: this.appUrl,
       data: message.data,
-      secret: message.secret,
+      // Opened only here, for the message being rendered; a value that does not open fails the attempt.
+      secret: message.secret === null ? null : this.box.open(message.secret, outboxSecretContext(message)),
     });
     const info: { message?: Buffer } = await this.mailer.sendMail({
       from: this.mail.from,

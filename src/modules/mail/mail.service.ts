@@ -4,9 +4,13 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
+import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
+import { SecretBox } from '../crypto/secret-box.service';
 import { MailDispatcher } from './mail-dispatcher.service';
+import type { MailTemplateName } from './mail-outbox.entity';
 import { MailOutboxRepository, NewMail } from './mail-outbox.repository';
+import { outboxSecretContext } from './outbox-secret';
 
 @Injectable()
 export class MailService implements OnModuleInit, EntitySubscriberInterface {
@@ -17,6 +21,7 @@ export class MailService implements OnModuleInit, EntitySubscriberInterface {
     @InjectDataSource() private readonly db: DataSource,
     private readonly outbox: MailOutboxRepository,
     private readonly dispatcher: MailDispatcher,
+    private readonly box: SecretBox,
   ) {}
 
   onModuleInit(): void {
@@ -25,10 +30,15 @@ export class MailService implements OnModuleInit, EntitySubscriberInterface {
 
   /**
    * Queues a message in the caller's transaction (or on its own when the manager has none).
-   * Returns false when a message with the same dedupe key was queued before.
+   * Returns false when a message with the same dedupe key was queued before. The token a link
+   * carries is stored sealed with ENCRYPTION_KEY, bound to the row: never in clear in the table.
    */
   async queue(manager: EntityManager, mail: NewMail): Promise<boolean> {
-    const queued = await this.outbox.insert(manager, mail);
+    const id = randomUUID();
+    const secret = mail.secret
+      ? this.box.seal(mail.secret, outboxSecretContext({ id, template: mail.template, recipient: mail.to }))
+      : null;
+    const queued = await this.outbox.insert(manager, { ...mail, id, secret });
     const runner = manager.queryRunner;
     if (runner?.isTransactionActive) this.awaitingCommit.add(runner);
     else if (queued) this.dispatcher.wake();
@@ -38,6 +48,14 @@ export class MailService implements OnModuleInit, EntitySubscriberInterface {
   /** Queues a message on its own, outside any caller's transaction. */
   queueNow(mail: NewMail): Promise<boolean> {
     return this.queue(this.db.manager, mail);
+  }
+
+  /**
+   * In the caller's transaction: the user's tokens of this kind are spent (a reset done, an address
+   * verified). The outbox forgets the ones it still holds; their unsent messages are parked.
+   */
+  forgetTokens(manager: EntityManager, userId: string, template: MailTemplateName): Promise<void> {
+    return this.outbox.forgetTokens(manager, userId, template);
   }
 
   afterTransactionCommit(event: TransactionCommitEvent): void {
