@@ -40,7 +40,7 @@ export const MIGRATIONS = [
 ];
 
 // Every wait on PostgreSQL is bounded, so that a database that stops answering (connections open,
-// nothing comes back) turns into 503s well inside DESIGN.md's 10 s ceiling per request, and the
+// nothing comes back) turns into 503s well inside the 10 s ceiling per request (docs/operations.md), and the
 // request deadline (src/common/lifecycle/request-deadline.ts) only has to catch what slips through.
 
 /** How long a request may wait for a pooled connection (or a new one to connect) before it is answered 503. */
