@@ -118,7 +118,7 @@ function exported(name: string, types: Map<string, string>): boolean {
 describe('alert rules and dashboard', () => {
   it('parse the rules and dashboard queries into the metric names they use', () => {
     const rules = ruleExpressions(readFileSync(RULES, 'utf8'));
-    assert.equal(rules.length, 10, 'the ten alerts DESIGN.md lists');
+    assert.equal(rules.length, 10, 'the ten alerts docs/alerts.md lists');
     for (const { alert, expr } of rules) assert.ok(metricNames(expr).length > 0, `${alert} uses a metric`);
     assert.deepEqual(
       metricNames(

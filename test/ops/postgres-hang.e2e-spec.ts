@@ -1,4 +1,4 @@
-// DESIGN.md, "When a dependency fails": PostgreSQL hanging (connections open, nothing answers) has
+// docs/operations.md, "When a dependency fails": PostgreSQL hanging (connections open, nothing answers) has
 // the same bounds as PostgreSQL gone. Every request is answered within 10 s, whatever it was doing
 // (waiting for a query, inside a transaction whose COMMIT never answers, waiting for a pooled
 // connection), with a 503 problem and Retry-After; readiness turns 503 within 5 s while liveness

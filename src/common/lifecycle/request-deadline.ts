@@ -1,4 +1,4 @@
-// The last-resort bound of DESIGN.md's "no request waits more than 10 s": whatever a request is
+// The last-resort bound of the rule that no request waits more than 10 s (docs/operations.md): whatever a request is
 // still doing when REQUEST_DEADLINE_MS have passed since it arrived, it is answered 503
 // SERVICE_UNAVAILABLE with Retry-After, never left hanging. Every wait has its own, shorter bound
 // first (pool, queries and server-side timeouts in src/database/data-source.ts, the bcrypt
