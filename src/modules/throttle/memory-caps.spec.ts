@@ -13,7 +13,9 @@ const noRedis = {
   available: false,
   key: (...parts: string[]) => parts.join(':'),
 } as unknown as RedisService;
-const config = { get: () => ({ enabled: true }) } as unknown as ConfigService<LatchConfig, true>;
+const config = {
+  get: (namespace: string) => (namespace === 'auth' ? { jwtAccessSecret: 'x'.repeat(32) } : { enabled: true }),
+} as unknown as ConfigService<LatchConfig, true>;
 const FLOOD = 110_000;
 
 describe('in-memory limits under a flood', () => {
