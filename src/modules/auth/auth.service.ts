@@ -16,7 +16,7 @@ import {
 import { DomainEvents } from '../../common/events/domain-events.service';
 import type { AuthContext } from './auth-context';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
-import { LoginProtectionService } from '../throttle/login-protection.service';
+import { type LoginCounter, LoginProtectionService } from '../throttle/login-protection.service';
 import { AccessTokenService } from '../tokens/access-token.service';
 import { invalidRefreshToken, IssuedTokens, TokensService } from '../tokens/tokens.service';
 import { toUserResponse } from '../users/dto/user.response';
@@ -124,7 +124,7 @@ export class AuthService {
       );
       throw invalidCredentials();
     }
-    await this.loginProtection.succeeded(nameCounter);
+    // The account starts afresh under every name it has (the one typed is among them).
     await this.loginProtection.clearAccount(found.id, await this.users.loginNames(loginNamesOf(found)));
     if (found.status !== 'active') {
       const [code, message, reason] = STATUS_ERRORS[found.status];
@@ -141,7 +141,7 @@ export class AuthService {
   }
 
   /** Counts the attempt on one counter; a refusal is audited (with a trace of the name if no account). */
-  private async admit(counter: string, userId: string | null, name: string, client: ClientInfo): Promise<void> {
+  private async admit(counter: LoginCounter, userId: string | null, name: string, client: ClientInfo): Promise<void> {
     await this.loginProtection.admit(counter).catch((error: unknown) => {
       if (error instanceof AppError && error.code === ErrorCode.RateLimited) {
         this.events.publish(new LoginFailedEvent(userId, 'locked', client, this.trace(userId, name)));

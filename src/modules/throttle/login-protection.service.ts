@@ -57,6 +57,12 @@ if attempts <= 0 then redis.call('DEL', KEYS[1]) end
 return attempts
 `;
 
+/**
+ * One counter's id (nameCounter, accountCounter): never a raw identifier, so no name reaches Redis
+ * or memory in clear.
+ */
+export type LoginCounter = string & { readonly __loginCounter: true };
+
 interface AccountState {
   attempts: number;
   expiresAt: number;
@@ -93,18 +99,18 @@ export class LoginProtectionService implements OnApplicationShutdown {
   }
 
   /** The counter of a name, as the user lookup compares it; counted before the lookup. */
-  nameCounter(name: string): string {
-    return `n.${this.identifierHash(name)}`;
+  nameCounter(name: string): LoginCounter {
+    return `n.${this.identifierHash(name)}` as LoginCounter;
   }
 
   /** The counter of the account a name found, or for a name that found none, its stand-in. */
-  accountCounter(accountId: string | null, name?: string): string {
-    if (accountId) return `a.${accountId}`;
-    return `u.${this.identifierHash(name ?? '')}`;
+  accountCounter(accountId: string | null, name?: string): LoginCounter {
+    if (accountId) return `a.${accountId}` as LoginCounter;
+    return `u.${this.identifierHash(name ?? '')}` as LoginCounter;
   }
 
   /** Counts an attempt on this counter, or refuses it with 429 while the counter must wait. */
-  async admit(counter: string): Promise<void> {
+  async admit(counter: LoginCounter): Promise<void> {
     if (!this.enabled) return;
     const [admitted, value] = await this.store.run(
       async (client) =>
@@ -128,14 +134,16 @@ export class LoginProtectionService implements OnApplicationShutdown {
   }
 
   /** A correct password or a password reset: these counters (an account and its names) start afresh. */
-  async succeeded(...counters: string[]): Promise<void> {
+  async succeeded(...counters: LoginCounter[]): Promise<void> {
     if (!this.enabled) return;
-    for (const counter of new Set(counters)) {
-      await this.store.run(
-        async (client) => void (await client.del(this.keyOf(counter, 'attempts'), this.keyOf(counter, 'wait'))),
-        () => void this.memory.delete(counter),
-      );
-    }
+    await Promise.all(
+      [...new Set(counters)].map((counter) =>
+        this.store.run(
+          async (client) => void (await client.del(this.keyOf(counter, 'attempts'), this.keyOf(counter, 'wait'))),
+          () => void this.memory.delete(counter),
+        ),
+      ),
+    );
   }
 
   /** A correct password or a password reset: the account and all of its names start afresh. */
@@ -144,17 +152,19 @@ export class LoginProtectionService implements OnApplicationShutdown {
   }
 
   /** The attempt ended before its password was judged (or was refused on another counter): it does not count. */
-  async abandoned(...counters: string[]): Promise<void> {
+  async abandoned(...counters: LoginCounter[]): Promise<void> {
     if (!this.enabled) return;
-    for (const counter of new Set(counters)) {
-      await this.store.run(
-        (client) => client.eval(ABANDON_SCRIPT, 1, this.keyOf(counter, 'attempts')),
-        () => {
-          const state = this.memory.get(counter);
-          if (state) state.attempts = Math.max(0, state.attempts - 1);
-        },
-      );
-    }
+    await Promise.all(
+      [...new Set(counters)].map((counter) =>
+        this.store.run(
+          (client) => client.eval(ABANDON_SCRIPT, 1, this.keyOf(counter, 'attempts')),
+          () => {
+            const state = this.memory.get(counter);
+            if (state) state.attempts = Math.max(0, state.attempts - 1);
+          },
+        ),
+      ),
+    );
   }
 
   /** Both keys of a counter share a hash tag, so the scripts also run on Redis Cluster. */
