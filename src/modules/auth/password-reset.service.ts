@@ -2,7 +2,7 @@
 // whether or not the address has an account); PasswordResetRequestsProcessor does the rest after
 // the response. Every mail is written to the outbox in the transaction of the state change it
 // reports, so an answered request never loses its mail; SMTP is never in the request path.
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -22,6 +22,8 @@ import { assertPasswordAllowed } from './passwords/password-policy';
 
 @Injectable()
 export class PasswordResetService {
+  private readonly logger = new Logger(PasswordResetService.name);
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly requests: PasswordResetRequestsRepository,
@@ -76,7 +78,11 @@ export class PasswordResetService {
     });
     // ...and again after it, for a session opened with the old password while the transaction ran.
     await this.tokens.revokeAllSessions(userId, 'password_reset', client);
-    await this.loginProtection.clearAccount(userId, await this.users.loginNames(names));
+    // Best effort: the reset has committed, and an unreadable count still expires on its own.
+    await this.users
+      .loginNames(names)
+      .then((compared) => this.loginProtection.clearAccount(userId, compared))
+      .catch((error: unknown) => this.logger.warn(`Could not clear the sign-in count of ${userId}: ${String(error)}`));
     const event = new PasswordResetEvent(userId, client);
     this.events.publish(event);
   }
