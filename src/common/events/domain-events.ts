@@ -15,6 +15,7 @@ export const DomainEvent = {
   SessionRevoked: 'auth.session.revoked',
   PasswordChanged: 'auth.password.changed',
   PasswordReset: 'auth.password.reset',
+  PasswordCheckFailed: 'auth.password.check_failed',
   UserApproved: 'user.approved',
   UserDisabled: 'user.disabled',
   UserEnabled: 'user.enabled',
@@ -60,6 +61,11 @@ export class LoginFailedEvent extends BaseEvent {
     readonly userId: string | null,
     readonly reason: LoginFailureReason,
     readonly client: ClientInfo,
+    /**
+     * When no account matches: a keyed hash of the name tried (never the name itself), so that
+     * credential stuffing against made-up or guessed names still shows in the audit trail.
+     */
+    readonly identifierHash?: string,
   ) {
     super();
   }
@@ -118,6 +124,18 @@ export class PasswordResetEvent extends BaseEvent {
   readonly name = DomainEvent.PasswordReset;
   constructor(
     readonly userId: string,
+    readonly client: ClientInfo,
+  ) {
+    super();
+  }
+}
+
+/** A wrong current password at password change ('invalid_credentials'), or one refused unchecked ('locked'). */
+export class PasswordCheckFailedEvent extends BaseEvent {
+  readonly name = DomainEvent.PasswordCheckFailed;
+  constructor(
+    readonly userId: string,
+    readonly reason: 'invalid_credentials' | 'locked',
     readonly client: ClientInfo,
   ) {
     super();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   LoginFailedEvent,
+  PasswordCheckFailedEvent,
   RefreshReuseDetectedEvent,
   SessionRevokedEvent,
   UserDisabledEvent,
@@ -26,6 +27,19 @@ describe('audit records', () => {
       occurredAt: event.at,
       details: null,
     });
+  });
+
+  it('keeps the keyed hash of the name tried by a failed login that named no account', () => {
+    const record = toAuditRecord(new LoginFailedEvent(null, 'invalid_credentials', client, 'aGFzaA'));
+    assert.deepEqual(record.details, { identifierHash: 'aGFzaA' });
+  });
+
+  it('records a wrong current password at password change as a failed password check', () => {
+    const record = toAuditRecord(new PasswordCheckFailedEvent('u1', 'invalid_credentials', client));
+    assert.equal(record.type, 'auth.password.check_failed');
+    assert.equal(record.outcome, 'failure');
+    assert.equal(record.reason, 'invalid_credentials');
+    assert.equal(record.userId, 'u1');
   });
 
   it('marks refresh-token reuse as a failure of the session concerned', () => {

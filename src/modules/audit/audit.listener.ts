@@ -12,7 +12,11 @@ import { BeforeResponse } from '../../common/events/listener.decorators';
 import type { AuthEventOutcome } from './auth-event.entity';
 import { AuthEventsRepository, NewAuthEvent } from './auth-events.repository';
 
-const FAILURES: ReadonlySet<string> = new Set([DomainEvent.LoginFailed, DomainEvent.RefreshReuseDetected]);
+const FAILURES: ReadonlySet<string> = new Set([
+  DomainEvent.LoginFailed,
+  DomainEvent.RefreshReuseDetected,
+  DomainEvent.PasswordCheckFailed,
+]);
 
 /** Routine events whose records are batched after the response instead of held before it. */
 const BATCHED: readonly DomainEventName[] = [DomainEvent.TokenRefreshed];
@@ -32,6 +36,8 @@ interface AuditableEvent {
   actorId?: string;
   reason?: string;
   lastSessionEnded?: boolean;
+  /** A keyed hash of the name tried, for a failed sign-in that named no account. */
+  identifierHash?: string;
   client?: ClientInfo;
 }
 
@@ -41,6 +47,7 @@ export function toAuditRecord(event: AuditableEvent): NewAuthEvent {
   const details: Record<string, unknown> = {};
   if (sessions.length > 1) details.sessionIds = sessions;
   if (event.lastSessionEnded !== undefined) details.lastSessionEnded = event.lastSessionEnded;
+  if (event.identifierHash !== undefined) details.identifierHash = event.identifierHash;
   return {
     type: event.name,
     outcome,

@@ -16,7 +16,7 @@ import {
 import { DomainEvents } from '../../common/events/domain-events.service';
 import type { AuthContext } from './auth-context';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
-import { LoginProtectionService } from '../throttle/login-protection.service';
+import { type LoginCounter, LoginProtectionService } from '../throttle/login-protection.service';
 import { AccessTokenService } from '../tokens/access-token.service';
 import { invalidRefreshToken, IssuedTokens, TokensService } from '../tokens/tokens.service';
 import { toUserResponse } from '../users/dto/user.response';
@@ -32,6 +32,11 @@ const STATUS_ERRORS: Record<Exclude<UserEntity['status'], 'active'>, [ErrorCode,
   pending_approval: [ErrorCode.AccountPendingApproval, 'This account is waiting for approval.', 'pending_approval'],
   disabled: [ErrorCode.AccountDisabled, 'This account is disabled.', 'disabled'],
 };
+
+/** The identifiers an account can be named by at sign-in. */
+export function loginNamesOf(user: Pick<UserEntity, 'email' | 'username'>): string[] {
+  return user.username ? [user.email, user.username] : [user.email];
+}
 
 export function invalidCredentials(): AppError {
   return new AppError(ErrorCode.InvalidCredentials, 'The e-mail address or password is incorrect.');
@@ -89,27 +94,38 @@ export class AuthService {
     allowUsername = false,
   ): Promise<UserEntity> {
     const account = login.normalize('NFC').trim();
-    await this.loginProtection.admit(account).catch((error: unknown) => {
-      // 429 while this account name must wait; no account lookup, so the event names no user.
-      if (error instanceof AppError && error.code === ErrorCode.RateLimited) {
-        this.events.publish(new LoginFailedEvent(null, 'locked', client));
-      }
-      throw error;
-    });
+    // The same steps whether or not the name finds an account: one lookup of the name's compared
+    // form, two counters, one bcrypt comparison (docs/security.md, "Per-account protection").
+    const [name] = await this.users.loginNames([account]);
+    const nameCounter = this.loginProtection.nameCounter(name);
+    await this.admit(nameCounter, null, name, client);
     let found: Awaited<ReturnType<UsersService['findForLogin']>>;
-    let valid: boolean;
     try {
       found = await this.users.findForLogin(account, allowUsername);
-      valid = await this.passwords.verify(password, found?.passwordHash);
     } catch (error) {
-      await this.loginProtection.abandoned(account); // an outage or a full queue is no failed guess
+      await this.loginProtection.abandoned(nameCounter); // an outage is no failed guess
       throw error;
     }
-    if (valid) await this.loginProtection.succeeded(account);
+    const accountCounter = this.loginProtection.accountCounter(found?.id ?? null, name);
+    await this.admit(accountCounter, found?.id ?? null, name, client).catch(async (error: unknown) => {
+      await this.loginProtection.abandoned(nameCounter); // refused: the name's count stays where it was
+      throw error;
+    });
+    let valid: boolean;
+    try {
+      valid = await this.passwords.verify(password, found?.passwordHash);
+    } catch (error) {
+      await this.loginProtection.abandoned(nameCounter, accountCounter); // a full queue is no failed guess
+      throw error;
+    }
     if (!found || !valid) {
-      this.events.publish(new LoginFailedEvent(found?.id ?? null, 'invalid_credentials', client));
+      this.events.publish(
+        new LoginFailedEvent(found?.id ?? null, 'invalid_credentials', client, this.trace(found?.id, name)),
+      );
       throw invalidCredentials();
     }
+    // The account starts afresh under every name it has (the one typed is among them).
+    await this.loginProtection.clearAccount(found.id, await this.users.loginNames(loginNamesOf(found)));
     if (found.status !== 'active') {
       const [code, message, reason] = STATUS_ERRORS[found.status];
       this.events.publish(new LoginFailedEvent(found.id, reason, client));
@@ -122,6 +138,24 @@ export class AuthService {
     if (this.passwords.needsRehash(found.passwordHash)) this.upgradeHash(found.id, password);
     const { passwordHash: _omit, ...user } = found;
     return user as UserEntity;
+  }
+
+  /** Counts the attempt on one counter; a refusal is audited (with a trace of the name if no account). */
+  private async admit(counter: LoginCounter, userId: string | null, name: string, client: ClientInfo): Promise<void> {
+    await this.loginProtection.admit(counter).catch((error: unknown) => {
+      if (error instanceof AppError && error.code === ErrorCode.RateLimited) {
+        this.events.publish(new LoginFailedEvent(userId, 'locked', client, this.trace(userId, name)));
+      }
+      throw error;
+    });
+  }
+
+  /**
+   * For an attempt that names no account, a keyed hash of the name tried (never the name), so
+   * credential stuffing shows in the audit trail; for an account, its id says enough.
+   */
+  private trace(accountId: string | null | undefined, name: string): string | undefined {
+    return accountId ? undefined : this.loginProtection.identifierHash(name);
   }
 
   async startSession(user: UserEntity, client: ClientInfo): Promise<TokenPairResponse> {

@@ -2,11 +2,12 @@
 // (§5.1 success, §5.2 errors) rather than problem+json. Swagger UI's Authorize button uses it.
 import { Body, Controller, Header, HttpCode, Post, UseFilters } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
 import { Client } from '../../common/decorators/client.decorator';
 import { Public } from '../../common/decorators/public.decorator';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import type { ClientInfo } from '../../common/events/domain-events';
-import { RateLimit } from '../throttle/rate-limit.decorator';
+import { RateLimit, type RateLimitGroup } from '../throttle/rate-limit.decorator';
 import { AuthService } from './auth.service';
 import { OAuthErrorResponse, OAuthTokenRequest, OAuthTokenResponse } from './dto/oauth-token.dto';
 import { OAuthErrorFilter, OAuthError } from './oauth-error.filter';
@@ -22,6 +23,15 @@ function checkParameters(body: Record<string, unknown>): void {
       throw new OAuthError('invalid_request', `The ${name} parameter contains characters that are not allowed.`);
     }
   }
+}
+
+/**
+ * A password grant is a password guess: it draws on the login budget, like POST /auth/login; the
+ * refresh_token grant (and anything else) on the token budget.
+ */
+export function tokenRateLimitGroup(request: FastifyRequest): RateLimitGroup {
+  const body = request.body as Record<string, unknown> | undefined;
+  return body?.grant_type === 'password' ? 'login' : 'token';
 }
 
 function field(body: Record<string, unknown>, name: string): string {
@@ -40,7 +50,7 @@ export class OAuthTokenController {
 
   @Public()
   @FormBody()
-  @RateLimit('token')
+  @RateLimit(tokenRateLimitGroup)
   @Post('token')
   @RouteConfig(OAUTH_ERRORS)
   @HttpCode(200)

@@ -1,15 +1,19 @@
 // Per-account protection against credential stuffing from many addresses. Every sign-in attempt
-// for an account name is counted before the password is checked (so parallel attempts cannot slip
-// past the count); from the 5th attempt without a success within 15 minutes, the next attempt must
-// wait, 1 s and doubling with each further failure up to 15 minutes, and is refused with 429 and
-// Retry-After until then, without any password work. A correct password clears the count. Nothing
-// here looks the account up: a name that matches no account is treated exactly like one that does,
-// so the limiter tells nothing about which accounts exist. Counters live in Redis (shared by every
-// instance), in this instance's memory while Redis is unavailable. RATE_LIMIT_ENABLED=false (for
-// benchmarks only) turns this off together with the per-address limits.
+// (login, the OAuth password grant) and every current-password check at password change is counted
+// before the password is checked (so parallel attempts cannot slip past the count); from the 5th
+// attempt without a success within 15 minutes, the next attempt must wait, 1 s and doubling with
+// each further failure up to 15 minutes, and is refused with 429 and Retry-After until then,
+// without any password work. Counted per account, whichever identifier names it: a sign-in counts
+// on two counters, the name as the user lookup compares it (before the lookup) and the account the
+// lookup found (after it), and is refused when either must wait. A name that finds no account
+// counts on a stand-in derived from the name instead, with the same steps, so an unknown name is
+// answered exactly like a known one. A correct password, and a password reset, clear the account
+// and its names. Names are kept only as keyed hashes (identifierHash); counters live in Redis
+// (shared by every instance), in this instance's memory while Redis is unavailable.
+// RATE_LIMIT_ENABLED=false (for benchmarks only) turns this off together with the per-address limits.
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { createHash } from 'node:crypto';
+import { createHmac, hkdfSync } from 'node:crypto';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import type { LatchConfig } from '../../config/configuration';
 import { RedisService } from '../../redis/redis.service';
@@ -53,6 +57,12 @@ if attempts <= 0 then redis.call('DEL', KEYS[1]) end
 return attempts
 `;
 
+/**
+ * One counter's id (nameCounter, accountCounter): never a raw identifier, so no name reaches Redis
+ * or memory in clear.
+ */
+export type LoginCounter = string & { readonly __loginCounter: true };
+
 interface AccountState {
   attempts: number;
   expiresAt: number;
@@ -70,30 +80,51 @@ export class LoginProtectionService implements OnApplicationShutdown {
     expiresAt: state.expiresAt,
   }));
   private readonly sweep: NodeJS.Timeout;
+  private readonly identifierKey: Buffer;
 
   constructor(redis: RedisService, config: ConfigService<LatchConfig, true>) {
     this.enabled = config.get('throttle', { infer: true }).enabled;
+    this.identifierKey = identifierKeyFrom(config.get('auth', { infer: true }).jwtAccessSecret);
     this.store = new CounterStore(redis, new Logger('LoginProtection'), 'per-account sign-in limits');
     this.sweep = setInterval(() => this.evictExpired(), MEMORY_SWEEP_MS).unref();
   }
 
-  /** Counts an attempt for this account name, or refuses it with 429 while the account must wait. */
-  async admit(login: string): Promise<void> {
+  /**
+   * A keyed hash of a name as the user lookup compares it (UsersService.loginNames): the same for
+   * every spelling that finds the same account, and useless to whoever reads it without the server's
+   * secret. Used for the counters' keys and, for names that match no account, in the audit trail.
+   */
+  identifierHash(name: string): string {
+    return createHmac('sha256', this.identifierKey).update(name, 'utf8').digest('base64url');
+  }
+
+  /** The counter of a name, as the user lookup compares it; counted before the lookup. */
+  nameCounter(name: string): LoginCounter {
+    return `n.${this.identifierHash(name)}` as LoginCounter;
+  }
+
+  /** The counter of the account a name found, or for a name that found none, its stand-in. */
+  accountCounter(accountId: string | null, name?: string): LoginCounter {
+    if (accountId) return `a.${accountId}` as LoginCounter;
+    return `u.${this.identifierHash(name ?? '')}` as LoginCounter;
+  }
+
+  /** Counts an attempt on this counter, or refuses it with 429 while the counter must wait. */
+  async admit(counter: LoginCounter): Promise<void> {
     if (!this.enabled) return;
-    const id = accountId(login);
     const [admitted, value] = await this.store.run(
       async (client) =>
         (await client.eval(
           ADMIT_SCRIPT,
           2,
-          this.keyOf(id, 'attempts'),
-          this.keyOf(id, 'wait'),
+          this.keyOf(counter, 'attempts'),
+          this.keyOf(counter, 'wait'),
           FREE_FAILURES,
           FAILURE_WINDOW_MS,
           FIRST_WAIT_MS,
           LONGEST_WAIT_MS,
         )) as [number, number],
-      () => this.admitInMemory(id),
+      () => this.admitInMemory(counter),
     );
     if (admitted === 0) {
       throw new AppError(ErrorCode.RateLimited, 'Too many failed sign-ins for this account; wait and try again.', {
@@ -102,30 +133,41 @@ export class LoginProtectionService implements OnApplicationShutdown {
     }
   }
 
-  /** A correct password: the account starts afresh. */
-  async succeeded(login: string): Promise<void> {
+  /** A correct password or a password reset: these counters (an account and its names) start afresh. */
+  async succeeded(...counters: LoginCounter[]): Promise<void> {
     if (!this.enabled) return;
-    const id = accountId(login);
-    await this.store.run(
-      async (client) => void (await client.del(this.keyOf(id, 'attempts'), this.keyOf(id, 'wait'))),
-      () => void this.memory.delete(id),
+    await Promise.all(
+      [...new Set(counters)].map((counter) =>
+        this.store.run(
+          async (client) => void (await client.del(this.keyOf(counter, 'attempts'), this.keyOf(counter, 'wait'))),
+          () => void this.memory.delete(counter),
+        ),
+      ),
     );
   }
 
-  /** The attempt ended before its password was judged: it does not count. */
-  async abandoned(login: string): Promise<void> {
+  /** A correct password or a password reset: the account and all of its names start afresh. */
+  clearAccount(accountId: string, names: string[]): Promise<void> {
+    return this.succeeded(this.accountCounter(accountId), ...names.map((name) => this.nameCounter(name)));
+  }
+
+  /** The attempt ended before its password was judged (or was refused on another counter): it does not count. */
+  async abandoned(...counters: LoginCounter[]): Promise<void> {
     if (!this.enabled) return;
-    const id = accountId(login);
-    await this.store.run(
-      (client) => client.eval(ABANDON_SCRIPT, 1, this.keyOf(id, 'attempts')),
-      () => {
-        const state = this.memory.get(id);
-        if (state) state.attempts = Math.max(0, state.attempts - 1);
-      },
+    await Promise.all(
+      [...new Set(counters)].map((counter) =>
+        this.store.run(
+          (client) => client.eval(ABANDON_SCRIPT, 1, this.keyOf(counter, 'attempts')),
+          () => {
+            const state = this.memory.get(counter);
+            if (state) state.attempts = Math.max(0, state.attempts - 1);
+          },
+        ),
+      ),
     );
   }
 
-  /** Both keys of an account share a hash tag, so the scripts also run on Redis Cluster. */
+  /** Both keys of a counter share a hash tag, so the scripts also run on Redis Cluster. */
   private keyOf(id: string, part: 'attempts' | 'wait'): string {
     return this.store.key('login', `{${id}}`, part);
   }
@@ -154,7 +196,10 @@ export class LoginProtectionService implements OnApplicationShutdown {
   }
 }
 
-/** Account names are compared case-insensitively and stored only as a hash. */
-function accountId(login: string): string {
-  return createHash('sha256').update(login.normalize('NFC').trim().toLowerCase(), 'utf8').digest('base64url');
+/**
+ * The key of identifierHash, derived from the server's secret (JWT_ACCESS_SECRET, required in
+ * production) with its own label, so the hashes cannot be reversed by hashing a list of addresses.
+ */
+function identifierKeyFrom(secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), '', 'latch/login-identifier/v1', 32));
 }

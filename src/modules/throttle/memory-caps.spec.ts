@@ -13,23 +13,26 @@ const noRedis = {
   available: false,
   key: (...parts: string[]) => parts.join(':'),
 } as unknown as RedisService;
-const config = { get: () => ({ enabled: true }) } as unknown as ConfigService<LatchConfig, true>;
+const config = {
+  get: (namespace: string) => (namespace === 'auth' ? { jwtAccessSecret: 'x'.repeat(32) } : { enabled: true }),
+} as unknown as ConfigService<LatchConfig, true>;
 const FLOOD = 110_000;
 
 describe('in-memory limits under a flood', () => {
   it('keeps a held-back account waiting while a flood of other names passes through', async () => {
     const protection = new LoginProtectionService(noRedis, config);
+    const victim = protection.nameCounter('victim@example.com');
     try {
-      for (let i = 0; i < FREE_FAILURES; i++) await protection.admit('victim@example.com');
-      await assert.rejects(protection.admit('victim@example.com'), { code: 'RATE_LIMITED' });
-      for (let i = 0; i < FLOOD; i++) await protection.admit(`flood-${i}@example.com`);
+      for (let i = 0; i < FREE_FAILURES; i++) await protection.admit(victim);
+      await assert.rejects(protection.admit(victim), { code: 'RATE_LIMITED' });
+      for (let i = 0; i < FLOOD; i++) await protection.admit(protection.nameCounter(`flood-${i}@example.com`));
       // The first wait (1 s) may have passed during the flood; the count must not have restarted.
-      const next = await protection.admit('victim@example.com').then(
+      const next = await protection.admit(victim).then(
         () => 'admitted',
         () => 'refused',
       );
       if (next === 'admitted') {
-        await assert.rejects(protection.admit('victim@example.com'), { code: 'RATE_LIMITED' });
+        await assert.rejects(protection.admit(victim), { code: 'RATE_LIMITED' });
       }
       const memory = (protection as unknown as { memory: { size: number } }).memory;
       assert.ok(memory.size <= 100_000, `size ${memory.size}`);

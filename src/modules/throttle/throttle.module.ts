@@ -6,10 +6,16 @@ import { ConfigService } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
 import { getOptionsToken, getStorageToken, type ThrottlerModuleOptions } from '@nestjs/throttler';
 import type { ExecutionContext } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import type { LatchConfig } from '../../config/configuration';
 import { LatchThrottlerGuard } from './latch-throttler.guard';
 import { LoginProtectionService } from './login-protection.service';
-import { RATE_LIMIT_GROUP, RATE_LIMIT_GROUPS, type RateLimitGroup } from './rate-limit.decorator';
+import {
+  RATE_LIMIT_GROUP,
+  RATE_LIMIT_GROUPS,
+  type RateLimitGroup,
+  type RateLimitGroupOf,
+} from './rate-limit.decorator';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 
 const WINDOW_MS = 60_000;
@@ -26,11 +32,14 @@ export const IPV6_CLIENT_PREFIX_BITS = 64;
 function throttlerOptions(config: ConfigService<LatchConfig, true>): ThrottlerModuleOptions {
   const { limits } = config.get('throttle', { infer: true });
   const reflector = new Reflector();
-  const groupOf = (context: ExecutionContext): RateLimitGroup =>
-    reflector.getAllAndOverride<RateLimitGroup | undefined>(RATE_LIMIT_GROUP, [
+  const groupOf = (context: ExecutionContext): RateLimitGroup => {
+    const group = reflector.getAllAndOverride<RateLimitGroup | RateLimitGroupOf | undefined>(RATE_LIMIT_GROUP, [
       context.getHandler(),
       context.getClass(),
-    ]) ?? 'default';
+    ]);
+    if (typeof group === 'function') return group(context.switchToHttp().getRequest<FastifyRequest>());
+    return group ?? 'default';
+  };
   return {
     throttlers: RATE_LIMIT_GROUPS.map((name) => ({
       name,

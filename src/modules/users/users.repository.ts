@@ -77,6 +77,18 @@ export class UsersRepository {
     return query.getOne() as Promise<UserWithPassword | null>;
   }
 
+  /**
+   * Names as getForLogin compares them (PostgreSQL's lower(), which JavaScript's toLowerCase() does
+   * not match for every letter): two names find the same account exactly when these agree.
+   */
+  async loginNames(names: string[]): Promise<string[]> {
+    const rows: { name: string }[] = await this.users.query(
+      'SELECT lower(n) AS name FROM unnest($1::text[]) WITH ORDINALITY AS t(n, i) ORDER BY i',
+      [names],
+    );
+    return rows.map((row) => row.name);
+  }
+
   async getPasswordHash(id: string): Promise<string | null> {
     const row = await this.users
       .createQueryBuilder('u')

@@ -58,6 +58,11 @@ export class UsersService {
     return this.users.getForLogin(login, allowUsername);
   }
 
+  /** The names as findForLogin compares them, for per-account sign-in protection. */
+  loginNames(names: string[]): Promise<string[]> {
+    return this.users.loginNames(names);
+  }
+
   getPasswordHash(id: string): Promise<string | null> {
     return this.users.getPasswordHash(id);
   }

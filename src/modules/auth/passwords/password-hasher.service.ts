@@ -1,7 +1,10 @@
 // Owns every bcrypt call. bcrypt's async API runs on libuv's thread pool, never on the event loop.
 // Passwords are NFKC-normalised and pre-hashed with HMAC-SHA-256 so that every character counts
-// despite bcrypt reading only 72 bytes (the keyed pre-hash also stops "shucking" against plain
-// SHA-256 lists). Unknown accounts are compared against a dummy hash of the same cost.
+// despite bcrypt reading only 72 bytes (bcrypt gets the 44-character base64 of the MAC, which has no
+// NUL). The HMAC key is a fixed label written in this file, not a secret and so not a pepper: it
+// adds nothing against someone holding the bcrypt hashes, it only keeps this pre-hash apart from
+// plain SHA-256, so that lists of leaked unsalted SHA-256 hashes cannot be tried against bcrypt
+// hashes directly ("shucking"). Unknown accounts are compared against a dummy hash of the same cost.
 // Every hash and comparison passes an admission gate: at most BCRYPT_CONCURRENCY at once (kept
 // below libuv's thread pool, which compression, DNS and file I/O also need), BCRYPT_QUEUE_MAX
 // waiting, and past that a 503 with Retry-After, so a login storm cannot starve the service.
@@ -15,6 +18,7 @@ import { BcryptOperation, Metrics } from '../../observability/metrics/metrics.se
 import { AdmissionGate } from './admission-gate';
 import { normalizePassword } from './password-policy';
 
+/** A public label that separates this pre-hash from other uses of SHA-256; changing it invalidates every stored hash. */
 const PREHASH_KEY = 'latch/bcrypt-prehash/v1';
 /** A login never waits longer than this for its turn (docs/operations.md: no request waits more than 10 s). */
 const MAX_QUEUE_WAIT_MS = 5_000;
