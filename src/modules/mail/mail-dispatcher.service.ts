@@ -236,7 +236,8 @@ export class MailDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
     const deadline = Date.now() + SHUTDOWN_RECORD_MS;
     while (this.accepted.size > 0 && Date.now() < deadline) {
       await within(this.recordAccepted(), deadline - Date.now());
-      if (this.accepted.size > 0) await within(new Promise(() => undefined), Math.min(100, deadline - Date.now()));
+      const pause = Math.min(100, deadline - Date.now());
+      if (this.accepted.size > 0 && pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
     }
     if (this.accepted.size > 0) {
       this.logger.error(
