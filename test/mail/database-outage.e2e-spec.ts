@@ -2,15 +2,21 @@
 // silent): "sent" cannot be recorded, and its claim's lease runs out before the database returns.
 // The instance that got the acceptance records it when the database is back and never sends it again,
 // and another instance sharing the database gives it the time to do so before claiming the message.
+// A SIGTERM in that state tries to record the acceptance before the process exits.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { registerUser, uniqueEmail } from '../factories/users';
-import { createTestApp, TestApp } from '../utils/create-test-app';
+import { createTestApp, TEST_JWT_SECRET, TestApp } from '../utils/create-test-app';
 import { createDatabase, dropDatabase, query } from '../utils/database';
 import { eventually } from '../utils/eventually';
+import { Http } from '../utils/http';
 import { TcpProxy } from '../utils/tcp-proxy';
 import { LogCapture } from '../observability/log-capture';
-import { MAIL_TIMEOUT_MS, SmtpSink } from './smtp-sink';
+import { freePort, MAIL_TIMEOUT_MS, SmtpSink } from './smtp-sink';
 
 const APP_URL = 'https://latch.example.test';
 const NEVER = '0 0 1 1 *'; // keeps the scheduled cleanup out of the way
@@ -134,5 +140,76 @@ describe('mail accepted by SMTP just as PostgreSQL goes away', () => {
     );
     assert.equal(sink.to(email, 'verify-email').length, 1, 'the SMTP server received the message once');
     assert.deepEqual([...sink.duplicates()], []);
+  });
+
+  it('records a held acceptance on SIGTERM when the database answers before the exit', async () => {
+    const db = await createDatabase();
+    cleanups.push(() => dropDatabase(db.name));
+    const proxy = await TcpProxy.start(db.url);
+    cleanups.push(() => proxy.close());
+    const sink = await SmtpSink.create();
+    cleanups.push(() => sink.stop());
+
+    // Its own process, so that SIGTERM runs main.ts's shutdown.
+    const port = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), 'latch-sigterm-'));
+    cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const child = spawn(process.execPath, [join(__dirname, '../../src/main.js')], {
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        DATABASE_URL: proxy.urlFor(db.url),
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        SMTP_URL: sink.url,
+        APP_URL,
+        BCRYPT_ROUNDS: '4',
+        JWT_ACCESS_SECRET: TEST_JWT_SECRET,
+        RATE_LIMIT_ENABLED: 'false',
+        LOG_LEVEL: 'info',
+        REDIS_URL: '',
+        TOKEN_CLEANUP_CRON: NEVER,
+      },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    cleanups.push(async () => {
+      child.kill('SIGKILL');
+      await exited;
+    });
+    await eventually(
+      () =>
+        new Http(`http://127.0.0.1:${port}`)
+          .get('/health/liveness')
+          .then((r) => r.status === 200)
+          .catch(() => false),
+      { what: 'the child instance to listen', timeoutMs: 30_000 },
+    );
+
+    const email = uniqueEmail('sigterm');
+    let accepted = false;
+    sink.beforeAccept = (mail) => {
+      if (!mail.to.includes(email) || accepted) return;
+      accepted = true;
+      proxy.cut();
+    };
+    const user = await registerUser(new Http(`http://127.0.0.1:${port}/api/v1`), { email });
+    await eventually(() => accepted && output.includes('held until the outbox answers'), {
+      what: 'the instance to hold the acceptance',
+      timeoutMs: MAIL_TIMEOUT_MS,
+    });
+
+    child.kill('SIGTERM');
+    await eventually(() => output.includes('SIGTERM received'), { what: 'the shutdown to begin' });
+    proxy.restore();
+    assert.equal(await exited, 0, 'the instance stopped cleanly');
+    const rows = await query<{ status: string }>(db.url, `SELECT status FROM mail_outbox WHERE user_id = $1`, [
+      user.id,
+    ]);
+    assert.equal(rows[0]?.status, 'sent', 'recorded as sent before the process exited');
+    assert.equal(sink.to(email, 'verify-email').length, 1);
   });
 });
