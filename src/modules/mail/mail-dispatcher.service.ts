@@ -65,6 +65,9 @@ export class MailDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
   private recording: Promise<void> | null = null;
   private recordTimer: NodeJS.Timeout | null = null;
   private recordRetryMs = RECORD_RETRY_FIRST_MS;
+  private stopped!: () => void;
+  /** Settles when shutdown begins, to cut a wait short. */
+  private readonly stopSignal = new Promise<void>((resolve) => (this.stopped = resolve));
 
   constructor(
     private readonly outbox: MailOutboxRepository,
@@ -123,7 +126,7 @@ export class MailDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
   private async resume(): Promise<void> {
     await this.outbox.secondsUntilNextDue(); // throws while the database is still away
     await this.recordAccepted();
-    await sleep(RESUME_GRACE_MS);
+    await Promise.race([sleep(RESUME_GRACE_MS), this.stopSignal]);
   }
 
   private async work(): Promise<void> {
@@ -229,6 +232,7 @@ export class MailDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
   /** Waits (bounded) for sends in flight, then tries (bounded) to record the acceptances held. */
   async onModuleDestroy(): Promise<void> {
     this.stopping = true;
+    this.stopped();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.running) await within(this.running, SHUTDOWN_WAIT_MS);
     if (this.recordTimer) clearTimeout(this.recordTimer);
