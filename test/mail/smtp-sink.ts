@@ -77,6 +77,8 @@ export async function freePort(): Promise<number> {
 
 export class SmtpSink {
   readonly messages: ReceivedMail[] = [];
+  /** Called with each message once it is recorded, before the server answers 250 (to act "right then"). */
+  beforeAccept: ((mail: ReceivedMail) => void) | null = null;
   private server: SMTPServer | null = null;
 
   private constructor(
@@ -115,7 +117,9 @@ export class SmtpSink {
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         stream.on('end', () => {
           const to = session.envelope.rcptTo.map((r) => r.address);
-          this.messages.push(parseMail(Buffer.concat(chunks).toString('utf8'), to));
+          const mail = parseMail(Buffer.concat(chunks).toString('utf8'), to);
+          this.messages.push(mail);
+          this.beforeAccept?.(mail);
           callback();
         });
       },
@@ -136,6 +140,16 @@ export class SmtpSink {
   /** Messages accepted so far for the recipient (and template, when given). */
   to(address: string, template?: string): ReceivedMail[] {
     return this.messages.filter((m) => m.to.includes(address) && (template === undefined || m.template === template));
+  }
+
+  /** How many times each Message-ID was accepted, for the ones accepted more than once. */
+  duplicates(): Map<string, number> {
+    const seen = new Map<string, number>();
+    for (const mail of this.messages) {
+      const id = mail.headers['message-id'] ?? '';
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+    }
+    return new Map([...seen].filter(([, count]) => count > 1));
   }
 
   /** The latest message for the recipient (and template), once one has arrived; fails after the deadline. */

@@ -83,12 +83,15 @@ export class MailOutboxRepository {
     return { ...message, attempt: attempts };
   }
 
-  /** Records delivery and forgets the token the message carried. */
-  async markSent(id: string, attempt: number): Promise<void> {
+  /**
+   * Records delivery and forgets the token the message carried. Not fenced by the attempt: an SMTP
+   * acceptance is a fact whichever claim got it (a later claim may have taken the row meanwhile).
+   */
+  async markSent(id: string): Promise<void> {
     await this.db.query(
       `UPDATE mail_outbox SET status = 'sent', sent_at = now(), secret = NULL, last_error = NULL
-        WHERE id = $1 AND attempts = $2 AND status = 'pending'`,
-      [id, attempt],
+        WHERE id = $1 AND status <> 'sent'`,
+      [id],
     );
   }
 
