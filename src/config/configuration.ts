@@ -29,6 +29,8 @@ export interface AuthConfig {
   jwtAudience: string;
   refreshTokenTtl: number;
   refreshReuseGraceSeconds: number;
+  /** Live refresh sessions a user may hold; a new sign-in beyond it ends the oldest. */
+  maxSessionsPerUser: number;
   bcryptRounds: number;
   bcryptConcurrency: number;
   bcryptQueueMax: number;
@@ -99,6 +101,7 @@ export function buildConfig(env: Env): LatchConfig {
       jwtAudience: env.jwtAudience,
       refreshTokenTtl: env.refreshTokenTtl,
       refreshReuseGraceSeconds: env.refreshReuseGraceSeconds,
+      maxSessionsPerUser: env.maxSessionsPerUser,
       bcryptRounds: env.bcryptRounds,
       bcryptConcurrency: env.bcryptConcurrency,
       bcryptQueueMax: env.bcryptQueueMax,

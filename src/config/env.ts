@@ -100,6 +100,7 @@ export interface Env {
   jwtAudience: string;
   refreshTokenTtl: number;
   refreshReuseGraceSeconds: number;
+  maxSessionsPerUser: number;
   bcryptRounds: number;
   bcryptConcurrency: number;
   bcryptQueueMax: number;
@@ -215,6 +216,7 @@ export function parseEnv(source: Source): Env {
     jwtAudience: read.string('JWT_AUDIENCE', 'latch'),
     refreshTokenTtl: read.int('REFRESH_TOKEN_TTL', 2_592_000, 60, 31_536_000),
     refreshReuseGraceSeconds: read.int('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
+    maxSessionsPerUser: read.int('MAX_SESSIONS_PER_USER', 100, 1, 10_000),
     bcryptRounds,
     bcryptConcurrency: read.int('BCRYPT_CONCURRENCY', availableParallelism(), 1, 256),
     bcryptQueueMax: read.int('BCRYPT_QUEUE_MAX', 64, 0, 100_000),

@@ -4,6 +4,8 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SessionRevokedEvent } from '../../common/events/domain-events';
+import { DomainEvents } from '../../common/events/domain-events.service';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
 import { CacheKind, StateCache } from '../cache/state-cache.service';
@@ -65,13 +67,29 @@ export class TokensService {
     config: ConfigService<LatchConfig, true>,
     /** Absent only in unit tests that build the service by hand. */
     @Optional() private readonly cache?: StateCache,
+    @Optional() private readonly events?: DomainEvents,
   ) {
     this.auth = config.get('auth', { infer: true });
   }
 
+  /**
+   * A new session; beyond MAX_SESSIONS_PER_USER live ones the oldest end in the same statement,
+   * like any revocation (cache evicted, SessionRevokedEvent published).
+   */
   async startSession(userId: string, meta: SessionMeta): Promise<{ session: LiveSession; refreshToken: string }> {
     const refreshToken = newOpaqueToken();
-    const session = await this.sessions.create(userId, hashToken(refreshToken), this.auth.refreshTokenTtl, meta);
+    const { session, ended } = await this.sessions.createWithinLimit(
+      userId,
+      hashToken(refreshToken),
+      this.auth.refreshTokenTtl,
+      meta,
+      this.auth.maxSessionsPerUser,
+    );
+    if (ended.length > 0) {
+      await this.forgetSessions(ended);
+      const client = { ip: meta.ip ?? null, userAgent: meta.userAgent ?? null };
+      this.events?.publish(new SessionRevokedEvent(userId, ended, 'session_limit', false, client));
+    }
     return { session, refreshToken };
   }
 
