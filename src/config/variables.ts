@@ -138,6 +138,12 @@ const schema = {
       description: 'shortest accepted password, characters',
     }),
     passwordResetTtl: lifetime('PASSWORD_RESET_TTL', 1800, 86_400, 'reset token lifetime, seconds'),
+    maxSessionsPerUser: int('MAX_SESSIONS_PER_USER', {
+      default: 100,
+      min: 1,
+      max: 10_000,
+      description: 'live sessions one account may hold; a new sign-in beyond it ends the oldest',
+    }),
     passwordResetSweepMs: int('PASSWORD_RESET_SWEEP_MS', {
       default: 10_000,
       min: 100,

@@ -94,7 +94,7 @@ export class RefreshReuseDetectedEvent extends BaseEvent {
 }
 
 export type SessionRevokeReason =
-  'logout' | 'logout_all' | 'deleted' | 'reuse' | 'password_changed' | 'password_reset' | 'disabled';
+  'logout' | 'logout_all' | 'deleted' | 'reuse' | 'password_changed' | 'password_reset' | 'disabled' | 'session_limit';
 
 export class SessionRevokedEvent extends BaseEvent {
   readonly name = DomainEvent.SessionRevoked;

@@ -6,6 +6,7 @@ import { Roles } from '../auth/decorators/roles.decorator';
 import type { AuthContext } from '../auth/auth-context';
 import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
 import { PresenceService, PresenceStatus } from './presence.service';
+import { MAX_STREAMS_PER_INSTANCE, MAX_STREAMS_PER_USER } from './stream-slots';
 
 class PresenceChangeSchema {
   @ApiProperty({ format: 'uuid' })
@@ -30,14 +31,17 @@ export class PresenceController {
     summary: 'Live presence (Server-Sent Events, admin)',
     description:
       'Each `data:` line is a JSON `{ userId, status: "online" | "offline", at }`, sent when a user logs in, ' +
-      'logs out or loses their last session. The stream ends when the session that opened it ends.',
+      'logs out or loses their last session. The stream ends when the session that opened it ends (on any ' +
+      "instance), when its admin is disabled, and at the access token's `exp`: reconnect with a fresh token. " +
+      `At most ${MAX_STREAMS_PER_USER} streams per user per instance (429 \`RATE_LIMITED\` beyond) and ` +
+      `${MAX_STREAMS_PER_INSTANCE} per instance (503 \`SERVICE_UNAVAILABLE\`), both with \`Retry-After\`.`,
   })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ type: PresenceChangeSchema, description: 'A stream of presence changes' })
   @ApiProblems(401, 403)
   stream(@CurrentAuth() auth: AuthContext): Observable<MessageEvent> {
     return this.presence
-      .watch(auth.sessionId)
+      .watch({ userId: auth.userId, sessionId: auth.sessionId, tokenExpiresAt: auth.tokenExpiresAt })
       .pipe(map((change): MessageEvent => (change ? { data: change } : { comment: 'keep-alive' })));
   }
 }

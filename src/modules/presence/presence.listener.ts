@@ -1,6 +1,7 @@
-// Turns logins and ended sessions into presence changes, after the response.
+// Turns logins and ended sessions into presence changes, and ends the streams of viewers whose
+// session ended or who were disabled, after the response.
 import { Injectable } from '@nestjs/common';
-import { LoginSucceededEvent, SessionRevokedEvent } from '../../common/events/domain-events';
+import { LoginSucceededEvent, SessionRevokedEvent, UserDisabledEvent } from '../../common/events/domain-events';
 import { AfterResponse } from '../../common/events/listener.decorators';
 import { PresenceService } from './presence.service';
 
@@ -16,8 +17,14 @@ export class PresenceListener {
   /** Logout, logout-all, a deleted, stolen or disabled session: offline once none is left. */
   @AfterResponse(SessionRevokedEvent)
   async sessionsEnded(event: SessionRevokedEvent): Promise<void> {
-    this.presence.sessionsEnded(event.sessionIds);
+    await this.presence.sessionsEnded(event.sessionIds);
     if (!event.lastSessionEnded) return;
     await this.presence.publish({ userId: event.userId, status: 'offline', at: event.at.toISOString() });
+  }
+
+  /** A disabled admin's streams end, whatever became of their sessions. */
+  @AfterResponse(UserDisabledEvent)
+  async userDisabled(event: UserDisabledEvent): Promise<void> {
+    await this.presence.usersDisabled([event.userId]);
   }
 }

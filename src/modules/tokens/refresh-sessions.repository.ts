@@ -141,4 +141,49 @@ export class RefreshSessionsRepository {
     )) as { count: number }[];
     return counted.count;
   }
+
+  /**
+   * Creates a session and, in the same statement, revokes the user's oldest live sessions (by sign-in
+   * time) so that at most `maxLive` remain, the new one included. Returns the new session and the
+   * ids ended. (The statement's snapshot does not see the row it inserts, hence `maxLive - 1`.)
+   */
+  async createWithinLimit(
+    userId: string,
+    tokenHash: Buffer,
+    ttlSeconds: number,
+    meta: SessionMeta,
+    maxLive: number,
+  ): Promise<{ session: LiveSession; ended: string[] }> {
+    const rows: { kind: 'created' | 'ended'; id: string; expires_at: Date | null }[] = await this.db.query(
+      `WITH created AS (
+         INSERT INTO refresh_sessions (user_id, token_hash, expires_at, user_agent, ip)
+         VALUES ($1, $2, now() + make_interval(secs => $3), $4, $5)
+         RETURNING id, expires_at
+       ), ended AS (
+         UPDATE refresh_sessions SET revoked_at = now(), revoked_reason = 'session_limit', grace_ciphertext = NULL
+          WHERE id IN (SELECT id FROM refresh_sessions
+                        WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+                        ORDER BY created_at DESC, id DESC
+                        OFFSET $6)
+            AND revoked_at IS NULL
+          RETURNING id
+       )
+       SELECT 'created' AS kind, id, expires_at FROM created
+       UNION ALL
+       SELECT 'ended' AS kind, id, NULL::timestamptz FROM ended`,
+      [
+        userId,
+        tokenHash,
+        ttlSeconds,
+        meta.userAgent?.slice(0, 512) ?? null,
+        meta.ip?.slice(0, 64) ?? null,
+        Math.max(0, maxLive - 1),
+      ],
+    );
+    const created = rows.find((r) => r.kind === 'created')!;
+    return {
+      session: { id: created.id, userId, expiresAt: created.expires_at! },
+      ended: rows.filter((r) => r.kind === 'ended').map((r) => r.id),
+    };
+  }
 }

@@ -77,9 +77,25 @@ export class TokensService {
     this.auth = config.get('auth', { infer: true });
   }
 
+  /**
+   * A new session; beyond MAX_SESSIONS_PER_USER live ones the oldest end in the same statement,
+   * like any revocation (cache evicted, SessionRevokedEvent published).
+   */
   async startSession(userId: string, meta: SessionMeta): Promise<{ session: LiveSession; refreshToken: string }> {
     const refreshToken = newOpaqueToken();
-    const session = await this.sessions.create(userId, hashToken(refreshToken), this.auth.refreshTokenTtl, meta);
+    const { session, ended } = await this.sessions.createWithinLimit(
+      userId,
+      hashToken(refreshToken),
+      this.auth.refreshTokenTtl,
+      meta,
+      this.auth.maxSessionsPerUser,
+    );
+    if (ended.length > 0) {
+      await this.forgetSessions(ended);
+      // The user still has the session just started, so this never ends their last one.
+      const client = { ip: meta.ip ?? null, userAgent: meta.userAgent ?? null };
+      this.events.publish(new SessionRevokedEvent(userId, ended, 'session_limit', false, client));
+    }
     return { session, refreshToken };
   }
 
