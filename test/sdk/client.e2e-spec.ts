@@ -38,7 +38,9 @@ describe('client SDK against the running service', { skip }, () => {
     const before = await refreshAttempts(t);
 
     const responses = await Promise.all(Array.from({ length: 100 }, () => client.fetch('/api/v1/users/me')));
-    const bodies: { email: string }[] = await Promise.all(responses.map((r: Response) => r.json() as Promise<{ email: string }>));
+    const bodies: { email: string }[] = await Promise.all(
+      responses.map((r: Response) => r.json() as Promise<{ email: string }>),
+    );
     assert.deepEqual(
       responses.map((r: Response) => r.status),
       Array(100).fill(200),

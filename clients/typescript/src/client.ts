@@ -311,7 +311,9 @@ export function createLatchClient(options: LatchClientOptions): LatchClient {
     // Refreshed meanwhile by a concurrent request: retry with that token, no second refresh.
     const now = read();
     const next =
-      now && now.accessToken !== session.accessToken && Date.now() < now.expiresAt ? now : await refreshAfter401(session);
+      now && now.accessToken !== session.accessToken && Date.now() < now.expiresAt
+        ? now
+        : await refreshAfter401(session);
     if (!next) return response;
     spare.headers.set('authorization', `Bearer ${next.accessToken}`);
     return platformFetch(spare);
@@ -418,11 +420,15 @@ function expClaim(token: string): number | undefined {
   const payload = token.split('.')[1];
   if (!payload) return undefined;
   try {
-    const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(payload.length / 4) * 4, '='));
+    const json = atob(
+      payload
+        .replace(/-/g, '+')
+        .replace(/_/g, '/')
+        .padEnd(Math.ceil(payload.length / 4) * 4, '='),
+    );
     const exp = (JSON.parse(json) as { exp?: unknown }).exp;
     return typeof exp === 'number' ? exp * 1000 : undefined;
   } catch {
     return undefined;
   }
 }
-

@@ -289,7 +289,10 @@ describe('Latch client', () => {
         },
       };
       const g = globalThis as Record<string, unknown>;
-      const before = { localStorage: g.localStorage, navigator: Object.getOwnPropertyDescriptor(globalThis, 'navigator') };
+      const before = {
+        localStorage: g.localStorage,
+        navigator: Object.getOwnPropertyDescriptor(globalThis, 'navigator'),
+      };
       g.localStorage = shared;
       Object.defineProperty(globalThis, 'navigator', { value: { locks }, configurable: true, writable: true });
       restore = () => {

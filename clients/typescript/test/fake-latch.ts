@@ -46,7 +46,11 @@ export class FakeLatch {
     if (path === '/api/v1/auth/refresh') return this.refresh(request);
     const token = request.headers.get('authorization')?.replace(/^Bearer /, '') ?? null;
     if (!token || !((this.access.get(token) ?? 0) > Date.now())) {
-      return problem(401, 'UNAUTHORIZED', token ? 'Bearer realm="latch", error="invalid_token"' : 'Bearer realm="latch"');
+      return problem(
+        401,
+        'UNAUTHORIZED',
+        token ? 'Bearer realm="latch", error="invalid_token"' : 'Bearer realm="latch"',
+      );
     }
     if (path === '/api/v1/auth/logout') {
       this.logouts++;
