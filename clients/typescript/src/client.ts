@@ -308,20 +308,16 @@ export function createLatchClient(options: LatchClientOptions): LatchClient {
     request.headers.set('authorization', `Bearer ${session.accessToken}`);
     const response = await platformFetch(request);
     if (!(await isInvalidToken(response))) return response;
-    // Refreshed meanwhile by a concurrent request: retry with that token, no second refresh.
-    const now = read();
-    const next =
-      now && now.accessToken !== session.accessToken && Date.now() < now.expiresAt
-        ? now
-        : await refreshAfter401(session);
+    const next = await refreshAfter401(session);
     if (!next) return response;
     spare.headers.set('authorization', `Bearer ${next.accessToken}`);
     return platformFetch(spare);
   }
 
-  async function refreshAfter401(session: StoredSession): Promise<StoredSession | null> {
+  async function refreshAfter401(rejected: StoredSession): Promise<StoredSession | null> {
+    // Refreshed meanwhile by a concurrent request (or tab): retry with that token, no second refresh.
     const current = read();
-    if (current && current.accessToken !== session.accessToken) return current;
+    if (current && current.accessToken !== rejected.accessToken && Date.now() < current.expiresAt) return current;
     return refreshSession();
   }
 
@@ -339,10 +335,9 @@ export function createLatchClient(options: LatchClientOptions): LatchClient {
 
   function signIn(pair: TokenPair): { user: User } {
     const session = fromPair(pair);
-    const previous = read()?.refreshToken ?? null;
     backoffMs = 0;
     backoffUntil = 0;
-    store(session, previous === null ? null : previous, 'signed-in');
+    store(session, read()?.refreshToken ?? null, 'signed-in');
     return { user: session.user };
   }
 
