@@ -3,7 +3,20 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', '.build/', '.data/', 'node_modules/', 'coverage/', 'bench/results/'] },
+  {
+    ignores: [
+      'dist/',
+      '.build/',
+      '.data/',
+      'node_modules/',
+      'coverage/',
+      'bench/results/',
+      // The client SDK's build output and its generated API types.
+      'clients/typescript/dist/',
+      'clients/typescript/build-test/',
+      'clients/typescript/src/schema.d.ts',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -36,7 +49,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.cjs'],
+    files: [
+      'test/**/*.ts',
+      'bench/**/*.ts',
+      'scripts/**/*.cjs',
+      'clients/typescript/test/**/*.ts',
+      'clients/typescript/scripts/**/*.mjs',
+    ],
     rules: { '@typescript-eslint/no-explicit-any': 'off', 'no-console': 'off' },
   },
 );
