@@ -363,7 +363,7 @@ export interface paths {
         };
         /**
          * Live presence (Server-Sent Events, admin)
-         * @description Each `data:` line is a JSON `{ userId, status: "online" | "offline", at }`, sent when a user logs in, logs out or loses their last session. The stream ends when the session that opened it ends.
+         * @description Each `data:` line is a JSON `{ userId, status: "online" | "offline", at }`, sent when a user logs in, logs out or loses their last session. The stream ends when the session that opened it ends (on any instance), when its admin is disabled, and at the access token's `exp`: reconnect with a fresh token. At most 5 streams per user per instance (429 `RATE_LIMITED` beyond) and 1000 per instance (503 `SERVICE_UNAVAILABLE`), both with `Retry-After`.
          */
         get: operations["PresenceController_stream"];
         put?: never;
