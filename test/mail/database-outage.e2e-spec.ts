@@ -13,14 +13,14 @@ import { startProxiedApp } from '../utils/proxied-app';
 import { TcpProxy } from '../utils/tcp-proxy';
 import { LogCapture } from '../observability/log-capture';
 import { startLatchProcess } from './latch-process';
-import { strikeOnAcceptance, untilNothingPending } from './outage';
+import { Cleanups, mailAppBehindProxy, strikeOnAcceptance, untilNothingPending } from './outage';
 import { MAIL_TIMEOUT_MS, SmtpSink } from './smtp-sink';
 
 const APP_URL = 'https://latch.example.test';
 const NEVER = '0 0 1 1 *'; // keeps the scheduled cleanup out of the way
 
 describe('mail accepted by SMTP just as PostgreSQL goes away', () => {
-  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanups: Cleanups = [];
   after(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   });
@@ -28,14 +28,7 @@ describe('mail accepted by SMTP just as PostgreSQL goes away', () => {
   for (const outage of ['cut', 'freeze'] as const) {
     const how = outage === 'cut' ? 'its connections are closed' : 'its connections are held silent';
     it(`records the message once the database is back and sends it once (${how})`, async () => {
-      const db = await createDatabase();
-      cleanups.push(() => dropDatabase(db.name));
-      const sink = await SmtpSink.create();
-      cleanups.push(() => sink.stop());
-      const { proxy, t, close } = await startProxiedApp(db.url, {
-        env: { SMTP_URL: sink.url, APP_URL, TOKEN_CLEANUP_CRON: NEVER },
-      });
-      cleanups.push(close);
+      const { db, sink, proxy, t } = await mailAppBehindProxy(cleanups, { APP_URL, TOKEN_CLEANUP_CRON: NEVER });
 
       const email = uniqueEmail('blip');
       const accepted = strikeOnAcceptance(sink, () => proxy[outage](), email); // before the 250 reaches Latch

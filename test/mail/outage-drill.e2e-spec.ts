@@ -9,11 +9,9 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { GOOD_PASSWORD, uniqueEmail } from '../factories/users';
 import type { TestApp } from '../utils/create-test-app';
-import { createDatabase, dropDatabase, query } from '../utils/database';
+import { query } from '../utils/database';
 import { eventually } from '../utils/eventually';
-import { startProxiedApp } from '../utils/proxied-app';
-import { strikeOnAcceptance, untilNothingPending } from './outage';
-import { SmtpSink } from './smtp-sink';
+import { Cleanups, mailAppBehindProxy, strikeOnAcceptance, untilNothingPending } from './outage';
 
 const APP_URL = 'https://latch.example.test';
 const NEVER = '0 0 1 1 *'; // keeps the scheduled cleanup out of the way
@@ -95,21 +93,14 @@ class Traffic {
 }
 
 describe('outage drill: SMTP down, PostgreSQL cut and held silent', () => {
-  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanups: Cleanups = [];
   after(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   });
 
   it('delivers every acknowledged mail exactly once', { timeout: 150_000 }, async (ctx) => {
     const started = Date.now();
-    const db = await createDatabase();
-    cleanups.push(() => dropDatabase(db.name));
-    const sink = await SmtpSink.create();
-    cleanups.push(() => sink.stop());
-    const { proxy, t, close } = await startProxiedApp(db.url, {
-      env: { SMTP_URL: sink.url, APP_URL, TOKEN_CLEANUP_CRON: NEVER },
-    });
-    cleanups.push(close);
+    const { db, sink, proxy, t } = await mailAppBehindProxy(cleanups, { APP_URL, TOKEN_CLEANUP_CRON: NEVER });
     const traffic = new Traffic(t);
     cleanups.push(() => traffic.stop());
     const phase = (name: string): void => ctx.diagnostic(`${((Date.now() - started) / 1000).toFixed(1)} s: ${name}`);

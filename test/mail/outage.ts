@@ -1,8 +1,35 @@
 // What the mail outage tests share: striking (cutting or freezing PostgreSQL) right as the SMTP
 // server accepts a message, and waiting for the outbox to settle afterwards.
-import { query } from '../utils/database';
+import type { TestApp } from '../utils/create-test-app';
+import { createDatabase, dropDatabase, query } from '../utils/database';
 import { eventually } from '../utils/eventually';
-import type { SmtpSink } from './smtp-sink';
+import { startProxiedApp } from '../utils/proxied-app';
+import type { TcpProxy } from '../utils/tcp-proxy';
+import { SmtpSink } from './smtp-sink';
+
+/** Teardown steps a describe block runs in reverse order after its tests. */
+export type Cleanups = (() => Promise<unknown>)[];
+
+export interface MailAppBehindProxy {
+  db: { name: string; url: string };
+  sink: SmtpSink;
+  proxy: TcpProxy;
+  t: TestApp;
+}
+
+/**
+ * A database of its own, a running SMTP sink, and an instance mailing to that sink and reaching the
+ * database through a proxy the test can cut or freeze; `cleanups` takes them down.
+ */
+export async function mailAppBehindProxy(cleanups: Cleanups, env: Record<string, string>): Promise<MailAppBehindProxy> {
+  const db = await createDatabase();
+  cleanups.push(() => dropDatabase(db.name));
+  const sink = await SmtpSink.create();
+  cleanups.push(() => sink.stop());
+  const { proxy, t, close } = await startProxiedApp(db.url, { env: { SMTP_URL: sink.url, ...env } });
+  cleanups.push(close);
+  return { db, sink, proxy, t };
+}
 
 /**
  * Arms `sink` so that `strike` runs once, when the first message (to `recipient`, if given) is
