@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { GOOD_PASSWORD, LoggedIn, login, registerAndLogin, registerUser, uniqueEmail } from '../factories/users';
+import { GOOD_PASSWORD, LoggedIn, login, registerUser, uniqueEmail } from '../factories/users';
 import { query } from '../utils/database';
 import { createTestApp, TEST_JWT_SECRET, TestApp } from '../utils/create-test-app';
+import { withSignedInUser } from '../utils/signed-in-app';
 import type { HttpResponse } from '../utils/http';
 
 function signHs(payload: object): string {
@@ -75,22 +76,16 @@ function rawRequest(
 const BAD_TEXT = ['Null\u0000Byte', 'lone \udc00\ud800 surrogates', 'high \ud800 alone'];
 
 describe('text PostgreSQL cannot store is a 400 naming the field', () => {
-  let t: TestApp;
-  let user: LoggedIn;
-  before(async () => {
-    t = await createTestApp();
-    user = await registerAndLogin(t.api);
-  });
-  after(() => t.close());
+  const env = withSignedInUser();
 
   it('refuses U+0000 and unpaired surrogates in every registration field', async () => {
     for (const bad of BAD_TEXT) {
       const base = { email: uniqueEmail(), password: GOOD_PASSWORD };
-      assertFieldRefused(await t.api.post('/auth/register', { ...base, displayName: bad }), 'displayName');
-      assertFieldRefused(await t.api.post('/auth/register', { ...base, username: `ab${bad}` }), 'username');
-      assertFieldRefused(await t.api.post('/auth/register', { ...base, email: `a${bad}@example.com` }), 'email');
+      assertFieldRefused(await env.t.api.post('/auth/register', { ...base, displayName: bad }), 'displayName');
+      assertFieldRefused(await env.t.api.post('/auth/register', { ...base, username: `ab${bad}` }), 'username');
+      assertFieldRefused(await env.t.api.post('/auth/register', { ...base, email: `a${bad}@example.com` }), 'email');
       assertFieldRefused(
-        await t.api.post('/auth/register', { ...base, password: `${GOOD_PASSWORD}${bad}` }),
+        await env.t.api.post('/auth/register', { ...base, password: `${GOOD_PASSWORD}${bad}` }),
         'password',
       );
     }
@@ -99,23 +94,26 @@ describe('text PostgreSQL cannot store is a 400 naming the field', () => {
   it('refuses them in the profile, the sign-in and the token bodies', async () => {
     for (const bad of BAD_TEXT) {
       assertFieldRefused(
-        await t.api.patch('/users/me', { displayName: bad }, { token: user.accessToken }),
+        await env.t.api.patch('/users/me', { displayName: bad }, { token: env.user.accessToken }),
         'displayName',
       );
-      assertFieldRefused(await t.api.post('/auth/login', { email: `a${bad}@example.com`, password: 'x' }), 'email');
-      assertFieldRefused(await t.api.post('/auth/login', { email: user.email, password: `p${bad}` }), 'password');
-      assertFieldRefused(await t.api.post('/auth/refresh', { refreshToken: `r${bad}` }), 'refreshToken');
-      assertFieldRefused(await t.api.post('/auth/password/forgot', { email: `a${bad}@example.com` }), 'email');
+      assertFieldRefused(await env.t.api.post('/auth/login', { email: `a${bad}@example.com`, password: 'x' }), 'email');
       assertFieldRefused(
-        await t.api.post('/auth/password/reset', { token: `t${bad}`, password: GOOD_PASSWORD }),
+        await env.t.api.post('/auth/login', { email: env.user.email, password: `p${bad}` }),
+        'password',
+      );
+      assertFieldRefused(await env.t.api.post('/auth/refresh', { refreshToken: `r${bad}` }), 'refreshToken');
+      assertFieldRefused(await env.t.api.post('/auth/password/forgot', { email: `a${bad}@example.com` }), 'email');
+      assertFieldRefused(
+        await env.t.api.post('/auth/password/reset', { token: `t${bad}`, password: GOOD_PASSWORD }),
         'token',
       );
-      assertFieldRefused(await t.api.post('/auth/email/verify', { token: `t${bad}` }), 'token');
+      assertFieldRefused(await env.t.api.post('/auth/email/verify', { token: `t${bad}` }), 'token');
       assertFieldRefused(
-        await t.api.post(
+        await env.t.api.post(
           '/auth/password/change',
           { currentPassword: `c${bad}`, newPassword: GOOD_PASSWORD },
-          { token: user.accessToken },
+          { token: env.user.accessToken },
         ),
         'currentPassword',
       );
@@ -126,15 +124,18 @@ describe('text PostgreSQL cannot store is a 400 naming the field', () => {
     // A form cannot carry a lone surrogate (its percent-encoding is invalid UTF-8, read as U+FFFD): NUL only.
     const forms: Record<string, string>[] = [
       { grant_type: 'password', username: 'a\u0000@example.com', password: 'x' },
-      { grant_type: 'password', username: user.email, password: `${user.password}\u0000` },
+      { grant_type: 'password', username: env.user.email, password: `${env.user.password}\u0000` },
       { grant_type: 'refresh_token', refresh_token: 'r\u0000' },
-      { grant_type: 'password', username: user.email, password: user.password, client_id: 'c\u0000' },
+      { grant_type: 'password', username: env.user.email, password: env.user.password, client_id: 'c\u0000' },
     ];
-    for (const form of forms) assertOAuthError(await t.api.post('/auth/token', undefined, { form }));
+    for (const form of forms) assertOAuthError(await env.t.api.post('/auth/token', undefined, { form }));
   });
 
   it('never lets a NUL shorten a password: the account keeps only its own', async () => {
-    const res = await t.api.post('/auth/register', { email: uniqueEmail(), password: `${GOOD_PASSWORD}\u0000tail` });
+    const res = await env.t.api.post('/auth/register', {
+      email: uniqueEmail(),
+      password: `${GOOD_PASSWORD}\u0000tail`,
+    });
     assertFieldRefused(res, 'password');
   });
 
@@ -147,8 +148,8 @@ describe('text PostgreSQL cannot store is a 400 naming the field', () => {
       'a\u007f@example.com',
       '"del\u0085"@example.com',
     ]) {
-      assertFieldRefused(await t.api.post('/auth/register', { email, password: GOOD_PASSWORD }), 'email');
-      assertFieldRefused(await t.api.post('/auth/password/forgot', { email }), 'email');
+      assertFieldRefused(await env.t.api.post('/auth/register', { email, password: GOOD_PASSWORD }), 'email');
+      assertFieldRefused(await env.t.api.post('/auth/password/forgot', { email }), 'email');
     }
   });
 });
@@ -308,16 +309,10 @@ describe('errors raised by the HTTP framework answer in the contract format', ()
 });
 
 describe('docs, timings and caching', () => {
-  let t: TestApp;
-  let user: LoggedIn;
-  before(async () => {
-    t = await createTestApp();
-    user = await registerAndLogin(t.api);
-  });
-  after(() => t.close());
+  const env = withSignedInUser();
 
   it('declares the token form in the OpenAPI document', async () => {
-    const doc = (await t.root.get('/docs-json')).body;
+    const doc = (await env.t.root.get('/docs-json')).body;
     const op = doc.paths['/api/v1/auth/token'].post;
     const content = op.requestBody?.content?.['application/x-www-form-urlencoded'];
     assert.ok(content, JSON.stringify(op.requestBody));
@@ -330,18 +325,18 @@ describe('docs, timings and caching', () => {
   });
 
   it('tells every client only the total in Server-Timing, no bcrypt or database time', async () => {
-    const res = await t.api.post('/auth/login', { email: user.email, password: user.password });
+    const res = await env.t.api.post('/auth/login', { email: env.user.email, password: env.user.password });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('server-timing') ?? '', /^total;dur=[\d.]+$/);
   });
 
   it('sends Cache-Control: no-store on /users/me and /auth/sessions', async () => {
-    const me = await t.api.get('/users/me', { token: user.accessToken });
+    const me = await env.t.api.get('/users/me', { token: env.user.accessToken });
     assert.equal(me.headers.get('cache-control'), 'no-store');
-    const patched = await t.api.patch('/users/me', { displayName: 'Ada' }, { token: user.accessToken });
+    const patched = await env.t.api.patch('/users/me', { displayName: 'Ada' }, { token: env.user.accessToken });
     assert.equal(patched.status, 200);
     assert.equal(patched.headers.get('cache-control'), 'no-store');
-    const sessions = await t.api.get('/auth/sessions', { token: user.accessToken });
+    const sessions = await env.t.api.get('/auth/sessions', { token: env.user.accessToken });
     assert.equal(sessions.headers.get('cache-control'), 'no-store');
   });
 });

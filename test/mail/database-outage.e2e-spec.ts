@@ -4,25 +4,23 @@
 // and another instance sharing the database gives it the time to do so before claiming the message.
 // A SIGTERM in that state tries to record the acceptance before the process exits.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { registerUser, uniqueEmail } from '../factories/users';
-import { createTestApp, TEST_JWT_SECRET, TestApp } from '../utils/create-test-app';
+import type { TestApp } from '../utils/create-test-app';
 import { createDatabase, dropDatabase, query } from '../utils/database';
 import { eventually } from '../utils/eventually';
-import { Http } from '../utils/http';
+import { startProxiedApp } from '../utils/proxied-app';
 import { TcpProxy } from '../utils/tcp-proxy';
 import { LogCapture } from '../observability/log-capture';
-import { freePort, MAIL_TIMEOUT_MS, SmtpSink } from './smtp-sink';
+import { startLatchProcess } from './latch-process';
+import { Cleanups, mailAppBehindProxy, strikeOnAcceptance, untilNothingPending } from './outage';
+import { MAIL_TIMEOUT_MS, SmtpSink } from './smtp-sink';
 
 const APP_URL = 'https://latch.example.test';
 const NEVER = '0 0 1 1 *'; // keeps the scheduled cleanup out of the way
 
 describe('mail accepted by SMTP just as PostgreSQL goes away', () => {
-  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanups: Cleanups = [];
   after(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   });
@@ -30,30 +28,12 @@ describe('mail accepted by SMTP just as PostgreSQL goes away', () => {
   for (const outage of ['cut', 'freeze'] as const) {
     const how = outage === 'cut' ? 'its connections are closed' : 'its connections are held silent';
     it(`records the message once the database is back and sends it once (${how})`, async () => {
-      const db = await createDatabase();
-      cleanups.push(() => dropDatabase(db.name));
-      const proxy = await TcpProxy.start(db.url);
-      cleanups.push(() => proxy.close());
-      const sink = await SmtpSink.create();
-      cleanups.push(() => sink.stop());
-      const t = await createTestApp({
-        databaseUrl: proxy.urlFor(db.url),
-        env: { SMTP_URL: sink.url, APP_URL, TOKEN_CLEANUP_CRON: NEVER },
-      });
-      cleanups.push(async () => {
-        proxy.restore();
-        await t.close();
-      });
+      const { db, sink, proxy, t } = await mailAppBehindProxy(cleanups, { APP_URL, TOKEN_CLEANUP_CRON: NEVER });
 
       const email = uniqueEmail('blip');
-      let accepted = false;
-      sink.beforeAccept = (mail) => {
-        if (!mail.to.includes(email) || accepted) return;
-        accepted = true;
-        proxy[outage](); // before the 250 reaches Latch
-      };
+      const accepted = strikeOnAcceptance(sink, () => proxy[outage](), email); // before the 250 reaches Latch
       const user = await registerUser(t.api, { email });
-      await eventually(() => accepted, { what: 'the SMTP server to accept the message', timeoutMs: MAIL_TIMEOUT_MS });
+      await eventually(accepted, { what: 'the SMTP server to accept the message', timeoutMs: MAIL_TIMEOUT_MS });
 
       // The claim's lease runs out while the database is away (as in an outage longer than it).
       const [expired] = await query<{ status: string }>(
@@ -74,16 +54,7 @@ describe('mail accepted by SMTP just as PostgreSQL goes away', () => {
         { what: 'the message to be recorded as sent', timeoutMs: MAIL_TIMEOUT_MS },
       );
       // A second claim of the row (the sweep runs every few seconds) must not send it again.
-      await eventually(
-        async () => {
-          const rows = await query<{ n: string }>(
-            db.url,
-            `SELECT count(*) AS n FROM mail_outbox WHERE status = 'pending'`,
-          );
-          return rows[0].n === '0';
-        },
-        { what: 'the outbox to be empty of pending mail', timeoutMs: MAIL_TIMEOUT_MS },
-      );
+      await untilNothingPending(db.url, 'the outbox to be empty of pending mail', MAIL_TIMEOUT_MS);
       assert.equal(sink.to(email, 'verify-email').length, 1, 'the SMTP server received the message once');
       assert.deepEqual([...sink.duplicates()], []);
     });
@@ -96,30 +67,25 @@ describe('mail accepted by SMTP just as PostgreSQL goes away', () => {
     cleanups.push(() => sink.stop());
     const instances: { proxy: TcpProxy; logs: LogCapture; t: TestApp }[] = [];
     for (let i = 0; i < 2; i++) {
-      const proxy = await TcpProxy.start(db.url);
-      cleanups.push(() => proxy.close());
       const logs = new LogCapture();
-      const t = await createTestApp({
-        databaseUrl: proxy.urlFor(db.url),
+      const { proxy, t, close } = await startProxiedApp(db.url, {
         env: { SMTP_URL: sink.url, APP_URL, TOKEN_CLEANUP_CRON: NEVER, LOG_LEVEL: 'warn' },
         logDestination: logs,
       });
-      cleanups.push(async () => {
-        proxy.restore();
-        await t.close();
-      });
+      cleanups.push(close);
       instances.push({ proxy, logs, t });
     }
 
     const email = uniqueEmail('blip-pair');
-    let accepted = false;
-    sink.beforeAccept = (mail) => {
-      if (!mail.to.includes(email) || accepted) return;
-      accepted = true;
-      for (const { proxy } of instances) proxy.cut(); // the database is gone for everyone
-    };
+    const accepted = strikeOnAcceptance(
+      sink,
+      () => {
+        for (const { proxy } of instances) proxy.cut(); // the database is gone for everyone
+      },
+      email,
+    );
     const user = await registerUser(instances[0].t.api, { email });
-    await eventually(() => accepted, { what: 'the SMTP server to accept the message', timeoutMs: MAIL_TIMEOUT_MS });
+    await eventually(accepted, { what: 'the SMTP server to accept the message', timeoutMs: MAIL_TIMEOUT_MS });
     await query(db.url, `UPDATE mail_outbox SET next_attempt_at = now() WHERE user_id = $1`, [user.id]);
     // Both dispatchers have met the outage (the one holding the acceptance, and the other's sweep);
     // Nest's static logger writes both instances' lines to the one created last.
@@ -128,16 +94,7 @@ describe('mail accepted by SMTP just as PostgreSQL goes away', () => {
     await eventually(() => noticed() >= 2, { what: 'both instances to notice the outage', timeoutMs: 20_000 });
 
     for (const { proxy } of instances) proxy.restore();
-    await eventually(
-      async () => {
-        const rows = await query<{ n: string }>(
-          db.url,
-          `SELECT count(*) AS n FROM mail_outbox WHERE status = 'pending'`,
-        );
-        return rows[0].n === '0';
-      },
-      { what: 'the message to be recorded as sent', timeoutMs: MAIL_TIMEOUT_MS },
-    );
+    await untilNothingPending(db.url, 'the message to be recorded as sent', MAIL_TIMEOUT_MS);
     assert.equal(sink.to(email, 'verify-email').length, 1, 'the SMTP server received the message once');
     assert.deepEqual([...sink.duplicates()], []);
   });
@@ -151,61 +108,27 @@ describe('mail accepted by SMTP just as PostgreSQL goes away', () => {
     cleanups.push(() => sink.stop());
 
     // Its own process, so that SIGTERM runs main.ts's shutdown.
-    const port = await freePort();
-    const dataDir = mkdtempSync(join(tmpdir(), 'latch-sigterm-'));
-    cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const child = spawn(process.execPath, [join(__dirname, '../../src/main.js')], {
-      env: {
-        ...process.env,
-        NODE_ENV: 'test',
-        DATABASE_URL: proxy.urlFor(db.url),
-        DATA_DIR: dataDir,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        SMTP_URL: sink.url,
-        APP_URL,
-        BCRYPT_ROUNDS: '4',
-        JWT_ACCESS_SECRET: TEST_JWT_SECRET,
-        RATE_LIMIT_ENABLED: 'false',
-        LOG_LEVEL: 'info',
-        REDIS_URL: '',
-        TOKEN_CLEANUP_CRON: NEVER,
-      },
-      stdio: ['ignore', 'pipe', 'ignore'],
+    const child = await startLatchProcess({
+      DATABASE_URL: proxy.urlFor(db.url),
+      SMTP_URL: sink.url,
+      APP_URL,
+      LOG_LEVEL: 'info',
+      TOKEN_CLEANUP_CRON: NEVER,
     });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    cleanups.push(async () => {
-      child.kill('SIGKILL');
-      await exited;
-    });
-    await eventually(
-      () =>
-        new Http(`http://127.0.0.1:${port}`)
-          .get('/health/liveness')
-          .then((r) => r.status === 200)
-          .catch(() => false),
-      { what: 'the child instance to listen', timeoutMs: 30_000 },
-    );
+    cleanups.push(() => child.close());
 
     const email = uniqueEmail('sigterm');
-    let accepted = false;
-    sink.beforeAccept = (mail) => {
-      if (!mail.to.includes(email) || accepted) return;
-      accepted = true;
-      proxy.cut();
-    };
-    const user = await registerUser(new Http(`http://127.0.0.1:${port}/api/v1`), { email });
-    await eventually(() => accepted && output.includes('held until the outbox answers'), {
+    const accepted = strikeOnAcceptance(sink, () => proxy.cut(), email);
+    const user = await registerUser(child.api, { email });
+    await eventually(() => accepted() && child.output.includes('held until the outbox answers'), {
       what: 'the instance to hold the acceptance',
       timeoutMs: MAIL_TIMEOUT_MS,
     });
 
     child.kill('SIGTERM');
-    await eventually(() => output.includes('SIGTERM received'), { what: 'the shutdown to begin' });
+    await eventually(() => child.output.includes('SIGTERM received'), { what: 'the shutdown to begin' });
     proxy.restore();
-    assert.equal(await exited, 0, 'the instance stopped cleanly');
+    assert.equal(await child.exited, 0, 'the instance stopped cleanly');
     const rows = await query<{ status: string }>(db.url, `SELECT status FROM mail_outbox WHERE user_id = $1`, [
       user.id,
     ]);

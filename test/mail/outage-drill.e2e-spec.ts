@@ -8,11 +8,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { GOOD_PASSWORD, uniqueEmail } from '../factories/users';
-import { createTestApp, TestApp } from '../utils/create-test-app';
-import { createDatabase, dropDatabase, query } from '../utils/database';
+import type { TestApp } from '../utils/create-test-app';
+import { query } from '../utils/database';
 import { eventually } from '../utils/eventually';
-import { TcpProxy } from '../utils/tcp-proxy';
-import { SmtpSink } from './smtp-sink';
+import { Cleanups, mailAppBehindProxy, strikeOnAcceptance, untilNothingPending } from './outage';
 
 const APP_URL = 'https://latch.example.test';
 const NEVER = '0 0 1 1 *'; // keeps the scheduled cleanup out of the way
@@ -94,27 +93,14 @@ class Traffic {
 }
 
 describe('outage drill: SMTP down, PostgreSQL cut and held silent', () => {
-  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanups: Cleanups = [];
   after(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   });
 
   it('delivers every acknowledged mail exactly once', { timeout: 150_000 }, async (ctx) => {
     const started = Date.now();
-    const db = await createDatabase();
-    cleanups.push(() => dropDatabase(db.name));
-    const proxy = await TcpProxy.start(db.url);
-    cleanups.push(() => proxy.close());
-    const sink = await SmtpSink.create();
-    cleanups.push(() => sink.stop());
-    const t = await createTestApp({
-      databaseUrl: proxy.urlFor(db.url),
-      env: { SMTP_URL: sink.url, APP_URL, TOKEN_CLEANUP_CRON: NEVER },
-    });
-    cleanups.push(async () => {
-      proxy.restore();
-      await t.close();
-    });
+    const { db, sink, proxy, t } = await mailAppBehindProxy(cleanups, { APP_URL, TOKEN_CLEANUP_CRON: NEVER });
     const traffic = new Traffic(t);
     cleanups.push(() => traffic.stop());
     const phase = (name: string): void => ctx.diagnostic(`${((Date.now() - started) / 1000).toFixed(1)} s: ${name}`);
@@ -139,13 +125,8 @@ describe('outage drill: SMTP down, PostgreSQL cut and held silent', () => {
     await sink.start();
 
     for (const outage of ['cut', 'freeze'] as const) {
-      let struck = false;
-      sink.beforeAccept = () => {
-        if (struck) return;
-        struck = true;
-        proxy[outage](); // before the 250 reaches Latch
-      };
-      await eventually(() => struck, { what: `a message accepted, to ${outage} PostgreSQL on`, timeoutMs: 20_000 });
+      const struck = strikeOnAcceptance(sink, () => proxy[outage]()); // before the 250 reaches Latch
+      await eventually(struck, { what: `a message accepted, to ${outage} PostgreSQL on`, timeoutMs: 20_000 });
       sink.beforeAccept = null;
       phase(`PostgreSQL ${outage === 'cut' ? 'cut' : 'held silent'} as a message was accepted`);
       const failuresAt = traffic.failures;
@@ -171,16 +152,7 @@ describe('outage drill: SMTP down, PostgreSQL cut and held silent', () => {
       timeoutMs: 60_000,
     });
     // Whatever is still pending (a message whose "sent" was not recorded) must settle without a resend.
-    await eventually(
-      async () => {
-        const [row] = await query<{ n: string }>(
-          db.url,
-          `SELECT count(*) AS n FROM mail_outbox WHERE status = 'pending'`,
-        );
-        return row.n === '0';
-      },
-      { what: 'no mail left pending in the outbox', timeoutMs: 60_000 },
-    );
+    await untilNothingPending(db.url, 'no mail left pending in the outbox', 60_000);
     phase(`settled: ${sink.messages.length} mails received`);
 
     assert.deepEqual([...sink.duplicates()], [], 'no Message-ID was received twice');

@@ -1,17 +1,15 @@
 // The outbox under failure: SMTP down and back, a service killed with mail pending, two instances
 // on one database, a message that keeps bouncing, and file mail when no SMTP_URL is set.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { registerUser, uniqueEmail } from '../factories/users';
-import { createTestApp, TEST_ENCRYPTION_KEY, TEST_JWT_SECRET } from '../utils/create-test-app';
+import { createTestApp, TEST_ENCRYPTION_KEY } from '../utils/create-test-app';
 import { createDatabase, dropDatabase, query } from '../utils/database';
-import { Http } from '../utils/http';
 import { eventually } from '../utils/eventually';
-import { freePort, linkToken, MAIL_TIMEOUT_MS, parseMail, SmtpSink } from './smtp-sink';
+import { startLatchProcess } from './latch-process';
+import { linkToken, MAIL_TIMEOUT_MS, parseMail, SmtpSink } from './smtp-sink';
 
 const APP_URL = 'https://latch.example.test';
 
@@ -87,46 +85,17 @@ describe('mail outbox delivery', () => {
     cleanups.push(() => sink.stop());
 
     // The first instance runs as its own process so that it can be killed outright (SIGKILL).
-    const port = await freePort();
-    const dataDir = mkdtempSync(join(tmpdir(), 'latch-killed-'));
-    cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const child = spawn(process.execPath, [join(__dirname, '../../src/main.js')], {
-      env: {
-        ...process.env,
-        NODE_ENV: 'test',
-        DATABASE_URL: db.url,
-        DATA_DIR: dataDir,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        SMTP_URL: sink.url,
-        APP_URL,
-        BCRYPT_ROUNDS: '4',
-        JWT_ACCESS_SECRET: TEST_JWT_SECRET,
-        ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-        RATE_LIMIT_ENABLED: 'false',
-        LOG_LEVEL: 'fatal',
-        REDIS_URL: '',
-      },
-      stdio: 'ignore',
+    const child = await startLatchProcess({
+      DATABASE_URL: db.url,
+      SMTP_URL: sink.url,
+      APP_URL,
+      ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    cleanups.push(async () => {
-      child.kill('SIGKILL');
-      await exited;
-    });
-    const api = new Http(`http://127.0.0.1:${port}/api/v1`);
-    await eventually(
-      () =>
-        new Http(`http://127.0.0.1:${port}`)
-          .get('/docs-json')
-          .then((r) => r.status === 200)
-          .catch(() => false),
-      { what: 'the child instance to listen', timeoutMs: 30_000 },
-    );
+    cleanups.push(() => child.close());
 
-    const user = await registerUser(api, { email: uniqueEmail('killed') });
+    const user = await registerUser(child.api, { email: uniqueEmail('killed') });
     child.kill('SIGKILL');
-    await exited;
+    await child.exited;
     const [left] = await outboxOf(db.url, user.id);
     assert.equal(left?.status, 'pending', 'the answered request left its mail in the outbox');
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../../src/config/configuration';
 import { dataSourceOptions, MIGRATIONS } from '../../src/database/data-source';
-import { registerUser, uniqueEmail } from '../factories/users';
+import { registerUser, TestUser, uniqueEmail } from '../factories/users';
 import { SecretBox } from '../../src/modules/crypto/secret-box.service';
 import type { MailTemplateName } from '../../src/modules/mail/mail-outbox.entity';
 import { outboxSecretContext } from '../../src/modules/mail/outbox-secret';
@@ -73,6 +73,14 @@ async function tokenHashCount(databaseUrl: string, token: string): Promise<numbe
   return Number(row?.n);
 }
 
+interface WaitingMails {
+  sink: SmtpSink;
+  t: TestApp;
+  user: TestUser;
+  verify: OutboxRow;
+  reset: OutboxRow;
+}
+
 describe('tokens in the mail outbox', () => {
   const cleanups: (() => Promise<unknown>)[] = [];
   after(async () => {
@@ -85,15 +93,20 @@ describe('tokens in the mail outbox', () => {
     return t;
   }
 
-  it('keeps a waiting token out of the row in clear, and mails a working link once SMTP is back', async () => {
+  /** With SMTP down: a user whose verification and reset mails are queued and have been tried once. */
+  async function verifyAndResetWaiting(): Promise<WaitingMails> {
     const sink = await SmtpSink.create({ start: false });
     cleanups.push(() => sink.stop());
     const t = await app(sink);
     const user = await registerUser(t.api);
     assert.equal((await t.api.post('/auth/password/forgot', { email: user.email })).status, 202);
-
     const verify = await triedOnce(t.databaseUrl, user.id, 'verify-email');
     const reset = await triedOnce(t.databaseUrl, user.id, 'reset-password');
+    return { sink, t, user, verify, reset };
+  }
+
+  it('keeps a waiting token out of the row in clear, and mails a working link once SMTP is back', async () => {
+    const { sink, t, user, verify, reset } = await verifyAndResetWaiting();
     for (const row of [verify, reset]) {
       assert.ok(row.secret, `${row.template}: the row holds its token, sealed`);
       assert.match(row.secret, /^v1\./);
@@ -133,13 +146,7 @@ describe('tokens in the mail outbox', () => {
   });
 
   it('erases the tokens of waiting messages once the reset is done or the address verified, and parks them', async () => {
-    const sink = await SmtpSink.create({ start: false });
-    cleanups.push(() => sink.stop());
-    const t = await app(sink);
-    const user = await registerUser(t.api);
-    assert.equal((await t.api.post('/auth/password/forgot', { email: user.email })).status, 202);
-    const verify = await triedOnce(t.databaseUrl, user.id, 'verify-email');
-    const reset = await triedOnce(t.databaseUrl, user.id, 'reset-password');
+    const { sink, t, user, verify, reset } = await verifyAndResetWaiting();
 
     // The user got the links some other way (here: the test holds the key): the mails still wait.
     const resetToken = openRow(reset);

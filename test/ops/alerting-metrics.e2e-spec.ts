@@ -8,9 +8,9 @@ import { TOKEN_CLEANUP_LOCK_KEY } from '../../src/modules/tokens/token-cleanup.r
 import { TokenCleanupTask } from '../../src/modules/tokens/token-cleanup.task';
 import { GOOD_PASSWORD, registerUser } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
-import { createDatabase, dropDatabase, query } from '../utils/database';
-import { TcpProxy } from '../utils/tcp-proxy';
+import { query } from '../utils/database';
 import { eventually } from '../utils/eventually';
+import { behindProxy } from '../utils/proxied-app';
 
 const NEVER = '0 0 1 1 *'; // the test runs the cleanup itself
 
@@ -112,22 +112,10 @@ describe('metrics for alerting: bcrypt load shedding', () => {
 });
 
 describe('metrics for alerting: readiness with PostgreSQL cut', () => {
-  let database: { name: string; url: string };
-  let proxy: TcpProxy;
-  let t: TestApp;
-  before(async () => {
-    database = await createDatabase();
-    proxy = await TcpProxy.start(database.url);
-    t = await createTestApp({ databaseUrl: proxy.urlFor(database.url), env: { TOKEN_CLEANUP_CRON: NEVER } });
-  });
-  after(async () => {
-    proxy?.restore();
-    await t?.close();
-    await proxy?.close();
-    if (database) await dropDatabase(database.name);
-  });
+  const env = behindProxy();
 
   it('turns latch_ready to 0 while PostgreSQL does not answer, and back to 1 after, the scrape still answering', async () => {
+    const { t, proxy } = env;
     assert.equal(sample(await scrape(t), 'latch_ready'), 1);
     proxy.cut();
     const started = Date.now();

@@ -1,45 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SECOND_EVICTION_DELAY_MS } from '../../src/modules/cache/state-cache.service';
 import { registerAndLogin, registerUser } from '../factories/users';
-import { createTestApp, TestApp } from '../utils/create-test-app';
-import { createDatabase, dropDatabase } from '../utils/database';
 import { eventually } from '../utils/eventually';
-import { TcpProxy } from '../utils/tcp-proxy';
+import { behindProxy } from '../utils/proxied-app';
 
-const NEVER = '0 0 1 1 *'; // keeps the scheduled cleanup out of the way
 /**
  * StateCache repeats every eviction SECOND_EVICTION_DELAY_MS after the first. This app has no
  * Redis, so no invalidation channel announces it: twice that delay is waited out.
  */
 const REPEATED_EVICTION_DONE_MS = 2 * SECOND_EVICTION_DELAY_MS;
-
-/** An app whose PostgreSQL link runs through a TCP proxy the test can cut, for one describe block. */
-interface ProxiedApp {
-  database: { name: string; url: string };
-  proxy: TcpProxy;
-  t: TestApp;
-}
-
-function behindProxy(): ProxiedApp {
-  const state = {} as ProxiedApp;
-  before(async () => {
-    state.database = await createDatabase();
-    state.proxy = await TcpProxy.start(state.database.url);
-    state.t = await createTestApp({
-      databaseUrl: state.proxy.urlFor(state.database.url),
-      env: { TOKEN_CLEANUP_CRON: NEVER },
-    });
-  });
-  after(async () => {
-    state.proxy?.restore();
-    await state.t?.close();
-    await state.proxy?.close();
-    if (state.database) await dropDatabase(state.database.name);
-  });
-  return state;
-}
 
 describe('health probes and a PostgreSQL outage', () => {
   const env = behindProxy();

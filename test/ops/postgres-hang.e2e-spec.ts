@@ -15,10 +15,9 @@ import { REQUEST_DEADLINE_MS } from '../../src/common/lifecycle/request-deadline
 import { currentRequestContext } from '../../src/common/request-context';
 import { GOOD_PASSWORD, login, registerAndLogin, registerUser, uniqueEmail } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
-import { createDatabase, dropDatabase } from '../utils/database';
 import type { HttpResponse } from '../utils/http';
 import { eventually } from '../utils/eventually';
-import { TcpProxy } from '../utils/tcp-proxy';
+import { behindProxy } from '../utils/proxied-app';
 
 /** Waits (through eventually()) until `probe` holds; returns how long that took, in ms. */
 async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<number> {
@@ -29,31 +28,6 @@ async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boo
 
 const NEVER = '0 0 1 1 *'; // keeps the scheduled cleanup out of the way
 const BOUND_MS = 10_000;
-
-interface ProxiedApp {
-  database: { name: string; url: string };
-  proxy: TcpProxy;
-  t: TestApp;
-}
-
-function behindProxy(env: Record<string, string> = {}): ProxiedApp {
-  const state = {} as ProxiedApp;
-  before(async () => {
-    state.database = await createDatabase();
-    state.proxy = await TcpProxy.start(state.database.url);
-    state.t = await createTestApp({
-      databaseUrl: state.proxy.urlFor(state.database.url),
-      env: { TOKEN_CLEANUP_CRON: NEVER, ...env },
-    });
-  });
-  after(async () => {
-    state.proxy?.restore();
-    await state.t?.close();
-    await state.proxy?.close();
-    if (state.database) await dropDatabase(state.database.name);
-  });
-  return state;
-}
 
 /** Sends a request and returns its answer with how long it took. */
 async function timed(request: () => Promise<HttpResponse>): Promise<{ res: HttpResponse; ms: number }> {
