@@ -206,10 +206,13 @@ const displayName = fc.oneof(
 
 const opaqueToken = fc.oneof(fc.base64String({ maxLength: 64 }), fc.string({ maxLength: 64 }));
 
-function byName(name: string, schema: JsonSchema): fc.Arbitrary<unknown> {
+/** Registration reaches its success path only with an address nobody holds yet. */
+const freshEmail = fc.oneof({ weight: 6, arbitrary: fc.emailAddress() }, { weight: 1, arbitrary: email });
+
+function byName(name: string, schema: JsonSchema, op: Operation): fc.Arbitrary<unknown> {
   switch (name) {
     case 'email':
-      return email;
+      return op.path.endsWith('/register') ? freshEmail : email;
     case 'username':
       return fc.oneof(username, email);
     case 'password':
@@ -242,9 +245,10 @@ function bySchema(schema: JsonSchema): fc.Arbitrary<unknown> {
   }
 }
 
-function fieldValue(name: string, schema: JsonSchema): fc.Arbitrary<unknown> {
+function fieldValue(name: string, schema: JsonSchema, op: Operation): fc.Arbitrary<unknown> {
   return fc.oneof(
-    { weight: 8, arbitrary: byName(name, schema) },
+    { withCrossShrink: true },
+    { weight: 8, arbitrary: byName(name, schema, op) },
     { weight: 3, arbitrary: anyString },
     { weight: 2, arbitrary: wrongType },
   );
@@ -256,11 +260,11 @@ const extraKey = fc.oneof(
 );
 
 /** An object shaped by the schema: each field present (mostly well-formed) or left out, plus extras. */
-function objectFor(schema: JsonSchema): fc.Arbitrary<Record<string, unknown>> {
+function objectFor(op: Operation, schema: JsonSchema): fc.Arbitrary<Record<string, unknown>> {
   const properties = Object.entries(schema.properties ?? {});
   const required = new Set(schema.required ?? []);
   const fields = properties.map(([name, prop]) =>
-    fc.option(fieldValue(name, prop), { nil: DROP as unknown, freq: required.has(name) ? 12 : 2 }),
+    fc.option(fieldValue(name, prop, op), { nil: DROP as unknown, freq: required.has(name) ? 12 : 2 }),
   );
   return fc
     .tuple(
@@ -320,6 +324,7 @@ const rawBody: fc.Arbitrary<BodySpec> = fc.oneof(
 function bodyFor(op: Operation): fc.Arbitrary<BodySpec | undefined> {
   if (!op.body) {
     return fc.oneof(
+      { withCrossShrink: true },
       { weight: 12, arbitrary: fc.constant(undefined) },
       { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }).map((value) => ({ kind: 'json' as const, value })) },
       { weight: 1, arbitrary: rawBody },
@@ -327,8 +332,9 @@ function bodyFor(op: Operation): fc.Arbitrary<BodySpec | undefined> {
   }
   const native = op.body.mediaType === 'application/x-www-form-urlencoded' ? 'form' : 'json';
   const other = native === 'form' ? 'json' : 'form';
-  const object = objectFor(op.body.schema);
+  const object = objectFor(op, op.body.schema);
   return fc.oneof(
+    { withCrossShrink: true },
     { weight: 12, arbitrary: object.map((value) => ({ kind: native, value }) as BodySpec) },
     { weight: 1, arbitrary: object.map((value) => ({ kind: other, value }) as BodySpec) },
     {
@@ -377,6 +383,7 @@ const CONTENT_TYPES = [
 function contentTypeFor(op: Operation): fc.Arbitrary<string | null> {
   const native = op.body?.mediaType ?? 'application/json';
   return fc.oneof(
+    { withCrossShrink: true },
     { weight: 8, arbitrary: fc.constant(native) },
     { weight: 3, arbitrary: fc.constantFrom(...CONTENT_TYPES) },
     { weight: 1, arbitrary: fc.constant(null) },
@@ -488,6 +495,7 @@ function authFor(op: Operation): fc.Arbitrary<AuthSpec> {
     kind: fc.constant('live' as const),
     who,
     variant: fc.oneof(
+      { withCrossShrink: true },
       { weight: 10, arbitrary: fc.constant('plain' as const) },
       {
         weight: 1,
@@ -501,12 +509,14 @@ function authFor(op: Operation): fc.Arbitrary<AuthSpec> {
   const none = fc.constant({ kind: 'none' as const });
   return op.secured
     ? fc.oneof(
+        { withCrossShrink: true },
         { weight: 8, arbitrary: live },
         { weight: 4, arbitrary: forged },
         { weight: 1, arbitrary: raw },
         { weight: 1, arbitrary: none },
       )
     : fc.oneof(
+        { withCrossShrink: true },
         { weight: 8, arbitrary: none },
         { weight: 1, arbitrary: live },
         { weight: 1, arbitrary: forged },
@@ -570,6 +580,7 @@ type PathMutation =
   | { kind: 'encode-letter'; at: number };
 
 const pathMutation: fc.Arbitrary<PathMutation> = fc.oneof(
+  { withCrossShrink: true },
   { weight: 10, arbitrary: fc.constant({ kind: 'none' as const }) },
   {
     weight: 3,
@@ -671,8 +682,9 @@ function queryFor(op: Operation): fc.Arbitrary<string> {
     .map((parts) => parts.filter((p): p is string => p !== undefined).join('&'))
     .map((q) => (q ? `?${q}` : ''));
   return fc.oneof(
-    { weight: op.query.length ? 6 : 0, arbitrary: shaped },
+    { withCrossShrink: true },
     { weight: 8, arbitrary: fc.constant('') },
+    { weight: op.query.length ? 6 : 0, arbitrary: shaped },
     { weight: 2, arbitrary: fc.constantFrom(...ODD_QUERIES) },
   );
 }
@@ -693,6 +705,7 @@ export function requestFor(op: Operation): fc.Arbitrary<RequestSpec> {
       auth: authFor(op),
       contentType: contentTypeFor(op),
       headers: fc.oneof(
+        { withCrossShrink: true },
         { weight: 6, arbitrary: fc.constant([] as [string, string][]) },
         { weight: 3, arbitrary: fc.array(oddHeader, { minLength: 1, maxLength: 3 }) },
       ),
