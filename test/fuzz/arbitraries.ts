@@ -33,6 +33,8 @@ export type BodySpec =
 export interface RequestSpec {
   operation: string;
   method: string;
+  /** Written before the path: '' (origin form) or a scheme and authority (absolute form). */
+  origin: string;
   /** Path segments after the leading slash, raw (already percent-encoded) except Refs. */
   segments: (string | Ref)[];
   query: string;
@@ -254,6 +256,50 @@ function fieldValue(name: string, schema: JsonSchema, op: Operation): fc.Arbitra
   );
 }
 
+/** A value the operation should accept, so the fuzz also reaches the code behind validation. */
+function validValue(name: string, schema: JsonSchema, op: Operation): fc.Arbitrary<unknown> {
+  const registering = op.path.endsWith('/register');
+  switch (name) {
+    case 'email':
+      return registering
+        ? fc.stringMatching(/^[a-z0-9][a-z0-9._+-]{0,30}$/).map((local) => `${local}@example.com`)
+        : fc.constant(new Ref('target.email'));
+    case 'username':
+      return op.path.endsWith('/token') ? fc.constant(new Ref('target.email')) : username;
+    case 'password':
+      return registering || op.path.endsWith('/reset') ? strongPassword : fc.constant(new Ref('target.password'));
+    case 'currentPassword':
+      return fc.constant(new Ref('target.password'));
+    case 'newPassword':
+      return strongPassword;
+    case 'displayName':
+      return fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 });
+    default:
+      return byName(name, schema, op);
+  }
+}
+
+/** Every field well-formed: required ones present, optional ones sometimes. */
+function validObjectFor(op: Operation, schema: JsonSchema): fc.Arbitrary<Record<string, unknown>> {
+  const properties = Object.entries(schema.properties ?? {});
+  const required = new Set(schema.required ?? []);
+  return fc
+    .tuple(
+      ...properties.map(([name, prop]) =>
+        required.has(name)
+          ? validValue(name, prop, op)
+          : fc.option(validValue(name, prop, op), { nil: DROP as unknown, freq: 2 }),
+      ),
+    )
+    .map((values) => {
+      const object: Record<string, unknown> = {};
+      properties.forEach(([name], i) => {
+        if (values[i] !== DROP) object[name] = values[i];
+      });
+      return object;
+    });
+}
+
 const extraKey = fc.oneof(
   fc.constantFrom('__proto__', 'constructor', 'prototype', 'id', 'roles', 'status', 'emailVerified', 'admin', ''),
   fc.string({ maxLength: 12 }),
@@ -335,6 +381,7 @@ function bodyFor(op: Operation): fc.Arbitrary<BodySpec | undefined> {
   const object = objectFor(op, op.body.schema);
   return fc.oneof(
     { withCrossShrink: true },
+    { weight: 6, arbitrary: validObjectFor(op, op.body.schema).map((value) => ({ kind: native, value }) as BodySpec) },
     { weight: 12, arbitrary: object.map((value) => ({ kind: native, value }) as BodySpec) },
     { weight: 1, arbitrary: object.map((value) => ({ kind: other, value }) as BodySpec) },
     {
@@ -412,6 +459,10 @@ const oddHeader: fc.Arbitrary<[string, string]> = fc.oneof(
   fc.tuple(fc.constantFrom('x-request-id', 'user-agent', 'cookie', 'x-api-key', 'referer', 'forwarded'), headerText),
   fc.tuple(fc.constantFrom('x-long', 'user-agent', 'cookie', 'x-request-id'), longHeaderValue),
   fc.tuple(fc.constantFrom('expect', 'te', 'upgrade'), fc.constantFrom('100-continue', 'trailers', 'websocket', 'h2c')),
+  // A second Host or Content-Length beside the ones always sent (never a positive length with no
+  // body: the server would rightly wait for it).
+  fc.tuple(fc.constant('host'), fc.constantFrom('127.0.0.1', 'evil.test', '', 'a b')),
+  fc.tuple(fc.constant('content-length'), fc.constantFrom('-1', 'abc', '0x10', '1 1', '')),
   fc.tuple(fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/), headerText),
 );
 
@@ -699,6 +750,11 @@ function segmentsOf(op: Operation): fc.Arbitrary<(string | Ref)[]> {
 export function requestFor(op: Operation): fc.Arbitrary<RequestSpec> {
   return fc
     .record({
+      origin: fc.oneof(
+        { withCrossShrink: true },
+        { weight: 20, arbitrary: fc.constant('') },
+        { weight: 1, arbitrary: fc.constantFrom('http://127.0.0.1', 'http://evil.test', 'https://a:1', '*') },
+      ),
       segments: segmentsOf(op),
       mutation: pathMutation,
       query: queryFor(op),
@@ -711,9 +767,10 @@ export function requestFor(op: Operation): fc.Arbitrary<RequestSpec> {
       ),
       body: bodyFor(op),
     })
-    .map(({ segments, mutation, query, auth, contentType, headers, body }) => ({
+    .map(({ origin, segments, mutation, query, auth, contentType, headers, body }) => ({
       operation: `${op.method} ${op.path}`,
       method: op.method,
+      origin,
       segments: applyMutation(segments, mutation),
       query,
       auth,

@@ -91,6 +91,7 @@ describe('HTTP fuzzing: every operation of the OpenAPI document keeps the contra
     const deadline = started + seconds * 1000;
     const statuses = new Map<number, number>();
     const operationsHit = new Set<string>();
+    const operationsServed = new Set<string>();
     let requests = 0;
     let lastSent = 0;
     let lastFailure = '';
@@ -110,6 +111,7 @@ describe('HTTP fuzzing: every operation of the OpenAPI document keeps the contra
       requests++;
       statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
       operationsHit.add(spec.operation);
+      if (response.status < 300) operationsServed.add(spec.operation);
       const problems = judge(request, response, {
         tokenEndpoint: spec.operation === 'POST /api/v1/auth/token',
         secrets: [TEST_JWT_SECRET],
@@ -149,6 +151,8 @@ describe('HTTP fuzzing: every operation of the OpenAPI document keeps the contra
         `${operationsHit.size}/${operations.length} operations; answers ${histogram}; ` +
         `sessions renewed ${world.repairs} times (${world.failedRepairs} failed)`,
     );
+    const neverServed = operations.map((op) => `${op.method} ${op.path}`).filter((op) => !operationsServed.has(op));
+    if (neverServed.length > 0) console.log(`fuzz: never answered with success: ${neverServed.join(', ')}`);
     assert.equal(operationsHit.size, operations.length, 'some operations were never fuzzed');
 
     // Still up, still serving the users it had before.

@@ -179,7 +179,7 @@ export class World {
     return {
       wire: {
         method: spec.method,
-        target: `/${segments.join('/')}${spec.query}`,
+        target: `${spec.origin}/${segments.join('/')}${spec.query}`,
         headers,
         body: spec.body ? this.encodeBody(spec.body) : undefined,
       },
