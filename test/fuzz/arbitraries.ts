@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { GOOD_PASSWORD } from '../factories/users';
 import type { JsonSchema, Operation } from './openapi';
 
-export type RefName = 'target.id' | 'target.email' | 'target.password' | 'target.refreshToken' | 'admin.email';
+export type RefName =
+  'target.id' | 'target.sessionId' | 'target.email' | 'target.password' | 'target.refreshToken' | 'admin.email';
 
 export class Ref {
   constructor(readonly name: RefName) {}
@@ -615,7 +616,7 @@ const oddSegment = fc.oneof(
 );
 
 const idValue: fc.Arbitrary<string | Ref> = fc.oneof(
-  { weight: 4, arbitrary: fc.constant(new Ref('target.id')) },
+  { weight: 4, arbitrary: fc.constantFrom(new Ref('target.id'), new Ref('target.sessionId')) },
   { weight: 3, arbitrary: fc.uuid() },
   { weight: 3, arbitrary: oddSegment },
 );

@@ -91,6 +91,8 @@ export class World {
     switch (ref.name) {
       case 'target.id':
         return this.target.id;
+      case 'target.sessionId':
+        return String(claimsOf(this.target.accessToken).sid);
       case 'target.email':
         return this.target.email;
       case 'target.password':
