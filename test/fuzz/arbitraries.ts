@@ -8,7 +8,14 @@ import { GOOD_PASSWORD } from '../factories/users';
 import type { JsonSchema, Operation } from './openapi';
 
 export type RefName =
-  'target.id' | 'target.sessionId' | 'target.email' | 'target.password' | 'target.refreshToken' | 'admin.email';
+  | 'target.id'
+  | 'target.sessionId'
+  | 'target.email'
+  | 'target.password'
+  | 'target.refreshToken'
+  | 'admin.email'
+  | 'mail.resetToken'
+  | 'mail.verifyToken';
 
 export class Ref {
   constructor(readonly name: RefName) {}
@@ -275,6 +282,8 @@ function validValue(name: string, schema: JsonSchema, op: Operation): fc.Arbitra
       return strongPassword;
     case 'displayName':
       return fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 });
+    case 'token':
+      return fc.constant(new Ref(op.path.endsWith('/reset') ? 'mail.resetToken' : 'mail.verifyToken'));
     default:
       return byName(name, schema, op);
   }

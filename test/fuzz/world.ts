@@ -3,6 +3,8 @@
 // password or have the admin disable it: the World follows (it reads the answers) and signs back in,
 // so later requests still reach the code behind a valid session.
 import { createHmac } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { login, registerUser } from '../factories/users';
 import { query } from '../utils/database';
 import type { TestApp } from '../utils/create-test-app';
@@ -63,6 +65,14 @@ function collectStrings(value: unknown, key: string, sent: string[], passwords: 
   }
 }
 
+function sentJson(request: ResolvedRequest): Record<string, unknown> {
+  try {
+    return JSON.parse(request.wire.body?.toString('utf8') ?? '{}') ?? {};
+  } catch {
+    return {};
+  }
+}
+
 export class World {
   private target!: Account;
   private admin!: Account;
@@ -101,7 +111,36 @@ export class World {
         return this.target.refreshToken;
       case 'admin.email':
         return this.admin.email;
+      case 'mail.resetToken':
+        return this.newestMailedToken('reset-password');
+      case 'mail.verifyToken':
+        return this.newestMailedToken('verify-email');
     }
+  }
+
+  /** Who each mailed token was sent to, so a successful reset is followed to the right account. */
+  private readonly tokenRecipients = new Map<string, string>();
+
+  /**
+   * The token in the newest reset or verification mail (written as .eml files, since the test app
+   * has no SMTP_URL), so that the fuzz also reaches those operations' success paths.
+   */
+  private newestMailedToken(template: string): string {
+    const dir = join(this.t.dataDir, 'mail');
+    let files: string[];
+    try {
+      files = readdirSync(dir).filter((f) => f.includes(`-${template}-`) && f.endsWith('.eml'));
+    } catch {
+      return 'no-mail-yet';
+    }
+    const newest = files.sort().pop();
+    if (!newest) return 'no-mail-yet';
+    const raw = readFileSync(join(dir, newest), 'utf8').replace(/=\r?\n/g, '');
+    const token = /token=(?:3D)?([A-Za-z0-9_-]{16,})/.exec(raw)?.[1];
+    if (!token) return 'no-token-in-mail';
+    const to = /^To: (?:.*<)?([^>\s]+)>?\s*$/m.exec(raw)?.[1];
+    if (to) this.tokenRecipients.set(token, to.toLowerCase());
+    return token;
   }
 
   private deref(value: unknown): unknown {
@@ -210,8 +249,18 @@ export class World {
       if (claimsOf(body.access_token).sub === this.target.id) this.target.refreshToken = body.refresh_token;
     }
     if (ok && operation === 'POST /api/v1/auth/password/change' && actor) {
-      const sent = JSON.parse(request.wire.body?.toString('utf8') ?? '{}') as { newPassword?: unknown };
+      const sent = sentJson(request) as { newPassword?: unknown };
       if (typeof sent.newPassword === 'string') this[actor].password = sent.newPassword;
+    }
+    if (ok && operation === 'POST /api/v1/auth/password/reset') {
+      const sent = sentJson(request) as { token?: unknown; password?: unknown };
+      const to = typeof sent.token === 'string' ? this.tokenRecipients.get(sent.token) : undefined;
+      for (const who of ['target', 'admin'] as const) {
+        if (to === this[who].email.toLowerCase() && typeof sent.password === 'string') {
+          this[who].password = sent.password;
+          this.stale.add(who);
+        }
+      }
     }
     if (actor && response.status === 401) this.stale.add(actor);
     if (ok && /\/(logout|logout-all|password\/change|disable)$|^DELETE .*\/sessions\//.test(operation)) {
