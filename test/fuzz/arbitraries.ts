@@ -507,24 +507,37 @@ const timeValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom<unknown>(-1, 0, 1e20, 9_999_999_999, '9999999999', 1.5, -1e308),
 );
 
-const forgedClaims = fc.record(
+const claimChanges = {
+  sub: claimValue,
+  sid: claimValue,
+  jti: claimValue,
+  roles: rolesValue,
+  exp: timeValue,
+  iat: timeValue,
+  nbf: timeValue,
+  iss: claimValue,
+  aud: fc.oneof(claimValue, fc.constant(['latch', 'other'])),
+  typ: claimValue,
+  padding: fc.constantFrom(10, 6_000, 20_000).map((n) => 'p'.repeat(n)),
+};
+
+/**
+ * Mostly one odd claim in an otherwise genuine token (so the odd value reaches whatever reads it
+ * after the checks it passes), sometimes several at once.
+ */
+const forgedClaims: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   {
-    sub: claimValue,
-    sid: claimValue,
-    jti: claimValue,
-    roles: rolesValue,
-    exp: timeValue,
-    iat: timeValue,
-    nbf: timeValue,
-    iss: claimValue,
-    aud: fc.oneof(claimValue, fc.constant(['latch', 'other'])),
-    typ: claimValue,
-    padding: fc.constantFrom(10, 6_000, 20_000).map((n) => 'p'.repeat(n)),
+    weight: 3,
+    arbitrary: fc.oneof(
+      ...Object.entries(claimChanges).map(([key, value]) =>
+        (value as fc.Arbitrary<unknown>).map((v) => ({ [key]: v })),
+      ),
+    ),
   },
-  { requiredKeys: [] },
+  { weight: 1, arbitrary: fc.record(claimChanges, { requiredKeys: [] }) },
 );
 
-const forgedHeader = fc.record(
+const headerChanges = fc.record(
   {
     typ: fc.oneof(fc.constantFrom<unknown>('JWT', 'at+jwt', 'refresh+jwt', '', DROP), claimValue),
     alg: fc.constantFrom<unknown>('HS256', 'none', 'HS512', 'RS256', 'hs256', DROP),
@@ -532,6 +545,12 @@ const forgedHeader = fc.record(
     crit: fc.constant(['exp']),
   },
   { requiredKeys: [] },
+);
+
+const forgedHeader = fc.oneof(
+  { withCrossShrink: true },
+  { weight: 3, arbitrary: fc.constant({}) },
+  { weight: 1, arbitrary: headerChanges },
 );
 
 const who = fc.constantFrom<Who>('target', 'admin');
