@@ -149,7 +149,7 @@ describe('HTTP fuzzing: every operation of the OpenAPI document keeps the contra
     console.log(
       `fuzz: seed ${seed}, ${requests} requests in ${((Date.now() - started) / 1000).toFixed(1)} s over ` +
         `${operationsHit.size}/${operations.length} operations; answers ${histogram}; ` +
-        `sessions renewed ${world.repairs} times (${world.failedRepairs} failed)`,
+        `sessions renewed ${world.repairs} times (${world.failedRepairs} failed${world.lastRepairError ? `, last: ${world.lastRepairError.slice(0, 200)}` : ''})`,
     );
     const neverServed = operations.map((op) => `${op.method} ${op.path}`).filter((op) => !operationsServed.has(op));
     if (neverServed.length > 0) console.log(`fuzz: never answered with success: ${neverServed.join(', ')}`);
