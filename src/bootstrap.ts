@@ -7,7 +7,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AppModule } from './app.module';
 import { AppError, ErrorCode } from './common/errors/app-error';
-import { registerHttpEdge, sendFrameworkError } from './common/http/http-edge';
+import { registerHttpEdge, sendClientError, sendFrameworkError } from './common/http/http-edge';
 import { BEARER_SCHEME, OAUTH2_SCHEME, ProblemDetailsSchema } from './common/http/openapi';
 import { createValidationPipe } from './common/http/validation';
 import { installRequestScope } from './common/lifecycle/request-scope';
@@ -56,6 +56,7 @@ export async function createApp(config: LatchConfig, options: CreateAppOptions =
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     frameworkErrors: sendFrameworkError,
+    clientErrorHandler: sendClientError,
   });
   const appLogger =
     options.logger instanceof AppLogger ? options.logger : createAppLogger(config.app, options.logDestination);

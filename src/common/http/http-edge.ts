@@ -5,8 +5,11 @@ import compress from '@fastify/compress';
 import helmet from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { AppConfig } from '../../config/configuration';
-import { sendProblem } from '../filters/problem-details.filter';
+import { AppError, ErrorCode } from '../errors/app-error';
+import { problemFor, sendProblem } from '../filters/problem-details.filter';
 
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 
@@ -59,6 +62,13 @@ export async function registerHttpEdge(app: NestFastifyApplication, config: AppC
     maxAge: config.corsMaxAge,
   });
 
+  // Node answers an `Expect` other than 100-continue with its own bare 417; RFC 9110 lets a server
+  // ignore an expectation it does not know, so the request goes on to the router like any other.
+  const server = app.getHttpServer();
+  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) =>
+    server.emit('request', request, response),
+  );
+
   await app.register(compress, {
     global: true,
     threshold: COMPRESS_THRESHOLD_BYTES,
@@ -80,4 +90,37 @@ export function sendFrameworkError(error: Error, request: FastifyRequest, reply:
     .header('content-security-policy', API_CSP)
     .header('cache-control', 'no-store');
   sendProblem(error, request, reply);
+}
+
+/**
+ * Fastify's `clientErrorHandler`: a request Node's HTTP parser refuses (headers over 16 kB, a bad
+ * byte in the request line or a header, a broken chunked body) never becomes a request, so the
+ * answer is written on the socket here, in the contract's format: 400 MALFORMED_REQUEST.
+ */
+export function sendClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    const detail =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? 'The request headers are larger than the server accepts.'
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 'The request did not arrive in time.'
+          : 'The request could not be read as HTTP.';
+    const body = JSON.stringify(problemFor(new AppError(ErrorCode.MalformedRequest, detail)));
+    socket.write(
+      [
+        'HTTP/1.1 400 Bad Request',
+        'Content-Type: application/problem+json; charset=utf-8',
+        `Content-Length: ${Buffer.byteLength(body)}`,
+        'Cache-Control: no-store',
+        'X-Content-Type-Options: nosniff',
+        'Referrer-Policy: no-referrer',
+        `Content-Security-Policy: ${API_CSP}`,
+        'Connection: close',
+        '',
+        body,
+      ].join('\r\n'),
+    );
+  }
+  socket.destroy(error);
 }
