@@ -72,6 +72,7 @@ export class ReadReplicas implements OnModuleInit, OnModuleDestroy {
   private timer?: NodeJS.Timeout;
   private checking?: Promise<void>;
   private stopped = false;
+  private readonly poolListeners: ((pool: Pool) => void)[] = [];
   /** Reads served, by where: what latch_db_reads_total reports. */
   readonly served = { replica: 0, primary: 0, fallback: 0 };
 
@@ -160,6 +161,12 @@ export class ReadReplicas implements OnModuleInit, OnModuleDestroy {
     });
   }
 
+  /** Calls `listener` with each replica's pg pool once it is connected (DatabaseMetrics times its queries). */
+  onPool(listener: (pool: Pool) => void): void {
+    this.poolListeners.push(listener);
+    for (const { pool } of this.pools()) listener(pool);
+  }
+
   private pick(): Replica | undefined {
     for (let i = 0; i < this.replicas.length; i++) {
       const replica = this.replicas[(this.next + i) % this.replicas.length];
@@ -190,7 +197,10 @@ export class ReadReplicas implements OnModuleInit, OnModuleDestroy {
       if (!replica.dataSource.isInitialized) {
         replica.connecting ??= replica.dataSource
           .initialize()
-          .then(() => undefined)
+          .then((dataSource) => {
+            const pool = (dataSource.driver as PostgresDriver).master as Pool | undefined;
+            if (pool) for (const listener of this.poolListeners) listener(pool);
+          })
           .finally(() => (replica.connecting = undefined));
         await replica.connecting;
       }

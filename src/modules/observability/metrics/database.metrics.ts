@@ -111,6 +111,7 @@ export class DatabaseMetrics implements OnModuleInit {
       },
     });
     pool?.on('acquire', (client) => this.instrument(client));
+    this.replicas.onPool((replicaPool) => replicaPool.on('acquire', (client) => this.instrument(client)));
   }
 
   /** Per-replica pool, state and lag, and where lag-tolerant reads went (only with DATABASE_READ_URLS). */
