@@ -193,6 +193,30 @@ const schema = {
     }),
     poolMax: int('DB_POOL_MAX', { default: 20, min: 1, max: 1000, description: 'connection pool size' }),
     migrationsRun: bool('DB_MIGRATIONS_RUN', { default: true, description: 'apply pending migrations at start' }),
+    /** Read replicas for the reads that tolerate replication lag (src/database/read-replicas.ts). */
+    readUrls: list('DATABASE_READ_URLS', {
+      secret: true,
+      description: 'comma list of PostgreSQL read replicas for lag-tolerant reads; unset: every read on DATABASE_URL',
+      check: (entry) => {
+        try {
+          return ['postgres:', 'postgresql:'].includes(new URL(entry).protocol) ? null : 'must use postgres://';
+        } catch {
+          return 'has an entry that is not a valid URL';
+        }
+      },
+    }),
+    readMaxLagSeconds: int('DATABASE_READ_MAX_LAG_SECONDS', {
+      default: 10,
+      min: 1,
+      max: 86_400,
+      description: 'a replica further behind than this is skipped for the primary until it catches up',
+    }),
+    readCheckIntervalSeconds: int('DATABASE_READ_CHECK_INTERVAL_SECONDS', {
+      default: 5,
+      min: 1,
+      max: 3600,
+      description: 'how often each replica is checked (answers, lag)',
+    }),
   },
   redis: {
     url: url('REDIS_URL', ['redis:', 'rediss:'], { secret: true, description: 'Redis URL; unset: in memory' }),

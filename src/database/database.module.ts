@@ -1,12 +1,14 @@
 // TypeORM over the configured PostgreSQL; pending migrations are applied at start unless
-// DB_MIGRATIONS_RUN=false.
-import { Module } from '@nestjs/common';
+// DB_MIGRATIONS_RUN=false. ReadReplicas (DATABASE_READ_URLS) is available to every module.
+import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { LatchConfig } from '../config/configuration';
 import { dataSourceOptions, runMigrations, UNBOUNDED_STATEMENTS } from './data-source';
+import { ReadReplicas } from './read-replicas';
 
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -39,5 +41,7 @@ import { dataSourceOptions, runMigrations, UNBOUNDED_STATEMENTS } from './data-s
       },
     }),
   ],
+  providers: [ReadReplicas],
+  exports: [ReadReplicas],
 })
 export class DatabaseModule {}

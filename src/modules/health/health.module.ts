@@ -6,10 +6,11 @@ import { HealthController } from './health.controller';
 import { DatabaseIndicator } from './indicators/database.indicator';
 import { MailBacklogIndicator } from './indicators/mail-backlog.indicator';
 import { RedisIndicator } from './indicators/redis.indicator';
+import { ReplicasIndicator } from './indicators/replicas.indicator';
 
 @Module({
   imports: [TerminusModule.forRoot({ errorLogStyle: 'json' }), MailOutboxModule],
   controllers: [HealthController],
-  providers: [DatabaseIndicator, RedisIndicator, MailBacklogIndicator],
+  providers: [DatabaseIndicator, RedisIndicator, MailBacklogIndicator, ReplicasIndicator],
 })
 export class HealthModule {}

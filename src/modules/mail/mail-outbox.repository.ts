@@ -6,6 +6,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
+import { ReadReplicas } from '../../database/read-replicas';
 import { deleteBatch, row, rows } from '../../database/sql';
 import type { MailData, MailOutboxEntity, MailTemplateName } from './mail-outbox.entity';
 
@@ -38,7 +39,10 @@ export interface MailBacklog {
 
 @Injectable()
 export class MailOutboxRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly replicas: ReadReplicas,
+  ) {}
 
   /** Inserts a message through the caller's transaction; false when its dedupe key was already queued. */
   async insert(manager: EntityManager, mail: NewMail): Promise<boolean> {
@@ -150,12 +154,15 @@ export class MailOutboxRepository {
 
   /** Counts of pending and failed messages and the age of the oldest pending one, in one statement. */
   async backlog(): Promise<MailBacklog> {
-    const counted = await row<MailBacklog, keyof MailBacklog>(
-      this.db,
-      // One subquery per status, so each is served by its partial index (sent rows can be many).
-      `SELECT (SELECT count(*) FROM mail_outbox WHERE status = 'pending')::int AS pending,
+    // Lag-tolerant (metrics and readiness): from a read replica when there is one.
+    const counted = await this.replicas.read((db) =>
+      row<MailBacklog, keyof MailBacklog>(
+        db,
+        // One subquery per status, so each is served by its partial index (sent rows can be many).
+        `SELECT (SELECT count(*) FROM mail_outbox WHERE status = 'pending')::int AS pending,
               (SELECT count(*) FROM mail_outbox WHERE status = 'failed')::int AS failed,
               (SELECT min(created_at) FROM mail_outbox WHERE status = 'pending') AS oldest_pending_at`,
+      ),
     );
     return counted ?? { pending: 0, failed: 0, oldestPendingAt: null };
   }

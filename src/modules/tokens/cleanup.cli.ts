@@ -8,6 +8,7 @@ import { DataSource } from 'typeorm';
 import { ConfigError } from '../../config/env';
 import { LatchConfig, loadConfig } from '../../config/configuration';
 import { dataSourceOptions } from '../../database/data-source';
+import { ReadReplicas } from '../../database/read-replicas';
 import { configuredOrEmbeddedDatabase } from '../../database/embedded-postgres';
 import { MailOutboxRepository } from '../mail/mail-outbox.repository';
 import { MailOutbox } from '../mail/mail-outbox.service';
@@ -24,7 +25,7 @@ async function main(): Promise<number> {
     await dataSource.initialize();
     // The real ConfigService over the same namespaces the application registers.
     const settings = new ConfigService<LatchConfig, true>(config);
-    const mail = new MailOutbox(new MailOutboxRepository(dataSource));
+    const mail = new MailOutbox(new MailOutboxRepository(dataSource, ReadReplicas.primaryOnly(dataSource)));
     const report = await new TokenCleanupService(new TokenCleanupRepository(dataSource), mail, settings).run();
     if (!report) logger.log('Another instance holds the cleanup lock and is cleaning right now; nothing to do');
     return 0;

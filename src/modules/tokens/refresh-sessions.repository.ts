@@ -4,6 +4,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { ReadReplicas } from '../../database/read-replicas';
 import { row, rows } from '../../database/sql';
 import type { RefreshSessionEntity } from './refresh-session.entity';
 
@@ -24,7 +25,10 @@ export type SessionRow = Pick<Session, 'id' | 'createdAt' | 'lastUsedAt' | 'expi
 
 @Injectable()
 export class RefreshSessionsRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly replicas: ReadReplicas,
+  ) {}
 
   async create(userId: string, tokenHash: Buffer, ttlSeconds: number, meta: SessionMeta): Promise<LiveSession> {
     const [created] = await rows<Session, 'id' | 'userId' | 'expiresAt'>(
@@ -94,13 +98,16 @@ export class RefreshSessionsRepository {
     );
   }
 
+  /** The session list (GET /auth/sessions): lag-tolerant, so from a read replica when there is one. */
   listLive(userId: string): Promise<SessionRow[]> {
-    return rows<Session, keyof SessionRow>(
-      this.db,
-      `SELECT id, created_at, last_used_at, expires_at, user_agent, ip FROM refresh_sessions
-        WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
-        ORDER BY last_used_at DESC`,
-      [userId],
+    return this.replicas.read((db) =>
+      rows<Session, keyof SessionRow>(
+        db,
+        `SELECT id, created_at, last_used_at, expires_at, user_agent, ip FROM refresh_sessions
+          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+          ORDER BY last_used_at DESC`,
+        [userId],
+      ),
     );
   }
 

@@ -41,14 +41,17 @@ export class AdminUsersService {
     return { items, total, page: query.page, limit: query.limit };
   }
 
-  get(id: string): Promise<UserEntity> {
-    return this.users.getByIdOrFail(id);
+  /** GET /users/:id, from a read replica when there is one (lag-tolerant). */
+  async get(id: string): Promise<UserEntity> {
+    const user = await this.directory.lookup(id);
+    if (!user) throw new AppError(ErrorCode.NotFound, 'No such user.');
+    return user;
   }
 
   /** pending_approval → active. Approving an account in another state changes nothing. */
   async approve(id: string, actorId: string, client: ClientInfo): Promise<UserEntity> {
     const user = await this.users.changeStatus(id, ['pending_approval'], 'active');
-    if (!user) return this.get(id);
+    if (!user) return this.users.getByIdOrFail(id);
     this.events.publish(new UserApprovedEvent(id, actorId, client), new UserUpdatedEvent(id));
     return user;
   }
@@ -57,7 +60,7 @@ export class AdminUsersService {
   async disable(id: string, actorId: string, client: ClientInfo): Promise<UserEntity> {
     if (id === actorId) throw new AppError(ErrorCode.Forbidden, 'You cannot disable your own account.');
     const user = await this.users.changeStatus(id, ['active', 'pending_approval'], 'disabled');
-    if (!user) return this.get(id);
+    if (!user) return this.users.getByIdOrFail(id);
     await this.tokens.revokeAllSessions(id, 'disabled', client);
     this.events.publish(new UserDisabledEvent(id, actorId, client), new UserUpdatedEvent(id));
     return user;
@@ -66,7 +69,7 @@ export class AdminUsersService {
   /** disabled → active. */
   async enable(id: string, actorId: string, client: ClientInfo): Promise<UserEntity> {
     const user = await this.users.changeStatus(id, ['disabled'], 'active');
-    if (!user) return this.get(id);
+    if (!user) return this.users.getByIdOrFail(id);
     this.events.publish(new UserEnabledEvent(id, actorId, client), new UserUpdatedEvent(id));
     return user;
   }

@@ -4,6 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, QueryFailedError, Repository } from 'typeorm';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
+import { ReadReplicas } from '../../database/read-replicas';
 import type { Role } from './role';
 import { UserEntity, UserStatus } from './user.entity';
 
@@ -34,7 +35,10 @@ function uniqueViolation(error: unknown): AppError | null {
 
 @Injectable()
 export class UsersRepository {
-  constructor(@InjectRepository(UserEntity) private readonly users: Repository<UserEntity>) {}
+  constructor(
+    @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
+    private readonly replicas: ReadReplicas,
+  ) {}
 
   /** The users repository of the caller's transaction, or the default one. */
   private within(manager?: EntityManager): Repository<UserEntity> {
@@ -65,6 +69,11 @@ export class UsersRepository {
 
   getById(id: string): Promise<UserEntity | null> {
     return this.users.findOneBy({ id });
+  }
+
+  /** The admin lookup (GET /users/:id): lag-tolerant, so from a read replica when there is one. */
+  lookup(id: string): Promise<UserEntity | null> {
+    return this.replicas.read((db) => db.getRepository(UserEntity).findOneBy({ id }));
   }
 
   /** Login lookup by e-mail, or by e-mail or username for the OAuth password grant. */
@@ -131,12 +140,15 @@ export class UsersRepository {
 
   /** Admin listing, newest first (users_status_created_idx when filtered by status). */
   async list(filter: { status?: UserStatus; offset: number; limit: number }): Promise<[UserEntity[], number]> {
-    return this.users.findAndCount({
-      where: filter.status ? { status: filter.status } : {},
-      order: { createdAt: 'DESC', id: 'DESC' },
-      skip: filter.offset,
-      take: filter.limit,
-    });
+    // Lag-tolerant: from a read replica when there is one.
+    return this.replicas.read((db) =>
+      db.getRepository(UserEntity).findAndCount({
+        where: filter.status ? { status: filter.status } : {},
+        order: { createdAt: 'DESC', id: 'DESC' },
+        skip: filter.offset,
+        take: filter.limit,
+      }),
+    );
   }
 
   /** Moves a user to `to` only from one of `from` (race-free); null when nothing changed. */

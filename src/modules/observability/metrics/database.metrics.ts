@@ -1,17 +1,20 @@
 // PostgreSQL visibility: the connection pool's state and size, whether PostgreSQL answers (what
 // readiness hinges on) and the mail outbox backlog, read at scrape time, and the duration of every
 // query, measured on the pooled clients so that both the histogram and the current request's
-// Server-Timing ("db") see it.
+// Server-Timing ("db") see it. With DATABASE_READ_URLS, each replica's pool, state and lag, and
+// where the lag-tolerant reads were served (latch_db_replica_*, latch_db_reads_total); the
+// latch_db_pool_* series stay the primary's, so the alert rules and the dashboard keep their meaning.
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool, PoolClient } from 'pg';
 import { performance } from 'node:perf_hooks';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { addRequestTiming, currentRequestContext } from '../../../common/request-context';
 import { MailBacklog, MailOutbox } from '../../mail/mail-outbox.service';
 import { settleWithin } from '../../../common/lifecycle/settle-within';
+import { ReadReplicas } from '../../../database/read-replicas';
 import { Metrics } from './metrics.service';
 
 const INSTRUMENTED = Symbol('latch.instrumented');
@@ -26,6 +29,7 @@ export class DatabaseMetrics implements OnModuleInit {
     private readonly metrics: Metrics,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly outbox: MailOutbox,
+    private readonly replicas: ReadReplicas,
   ) {}
 
   onModuleInit(): void {
@@ -58,6 +62,7 @@ export class DatabaseMetrics implements OnModuleInit {
         if (pool) this.set(pool.waitingCount);
       },
     });
+    this.replicaMetrics();
     const dataSource = this.dataSource;
     const outbox = this.outbox;
     // The two outbox gauges, collected side by side within one scrape, share one query.
@@ -106,6 +111,58 @@ export class DatabaseMetrics implements OnModuleInit {
       },
     });
     pool?.on('acquire', (client) => this.instrument(client));
+    this.replicas.onPool((replicaPool) => replicaPool.on('acquire', (client) => this.instrument(client)));
+  }
+
+  /** Per-replica pool, state and lag, and where lag-tolerant reads went (only with DATABASE_READ_URLS). */
+  private replicaMetrics(): void {
+    const replicas = this.replicas;
+    if (replicas.configured === 0) return;
+    const registers = [this.metrics.registry];
+    new Gauge({
+      name: 'latch_db_replica_pool_connections',
+      help: 'Read replica pool connections by replica and state (in_use: checked out by a read)',
+      labelNames: ['replica', 'state'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const { name, pool } of replicas.pools()) {
+          this.set({ replica: name, state: 'in_use' }, pool.totalCount - pool.idleCount);
+          this.set({ replica: name, state: 'idle' }, pool.idleCount);
+        }
+      },
+    });
+    new Gauge({
+      name: 'latch_db_replica_healthy',
+      help: 'Whether a read replica takes reads (1), or is down or lagging and skipped for the primary (0)',
+      labelNames: ['replica'] as const,
+      registers,
+      collect() {
+        for (const { name, state } of replicas.status()) this.set({ replica: name }, state === 'healthy' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'latch_db_replica_lag_seconds',
+      help: 'Replication lag of a read replica at its last check, in seconds (absent while it does not answer)',
+      labelNames: ['replica'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const { name, lagSeconds } of replicas.status()) {
+          if (lagSeconds !== null) this.set({ replica: name }, lagSeconds);
+        }
+      },
+    });
+    new Counter({
+      name: 'latch_db_reads_total',
+      help: 'Lag-tolerant reads by where they were served: replica, primary (no healthy replica) or fallback (failed on a replica, answered by the primary)',
+      labelNames: ['target'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [target, count] of Object.entries(replicas.served)) this.inc({ target }, count);
+      },
+    });
   }
 
   /** Wraps a pooled client's query() once, timing both its promise and its callback forms. */
