@@ -121,6 +121,16 @@ describe('multi-factor sign-in', () => {
     assert.match(mail.text, /Two-step sign-in is on/);
   });
 
+  it('describes both login answers in the OpenAPI document (a oneOf)', async () => {
+    const doc = (await t.root.get('/docs-json')).body;
+    const ok = doc.paths['/api/v1/auth/login'].post.responses['200'].content['application/json'].schema;
+    const refs = (ok.oneOf as { $ref: string }[]).map((r) => r.$ref).sort();
+    assert.deepEqual(refs, ['#/components/schemas/MfaChallengeResponse', '#/components/schemas/TokenPairResponse']);
+    assert.ok(doc.paths['/api/v1/auth/mfa/verify'].post);
+    assert.ok(doc.paths['/api/v1/users/{id}/mfa'].delete);
+    assert.ok(doc.components.schemas.UserResponse.properties.mfaEnabled);
+  });
+
   it('keeps the secret unreadable and the recovery codes hashed in the database', async () => {
     const user = await enrol(t.api);
     const [factor] = await query<{ secret: string }>(
