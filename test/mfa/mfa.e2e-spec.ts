@@ -7,7 +7,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { GOOD_PASSWORD, login, registerAndLogin, registerUser, uniqueEmail } from '../factories/users';
 import { SmtpSink } from '../mail/smtp-sink';
-import { createInstancesSharingRedis, createTestApp, SKIP_WITHOUT_REDIS, TestApp } from '../utils/create-test-app';
+import {
+  createInstancesSharingRedis,
+  createTestApp,
+  SKIP_WITHOUT_REDIS,
+  TEST_ENCRYPTION_KEY,
+  TEST_JWT_SECRET,
+  TestApp,
+} from '../utils/create-test-app';
+import { createApp } from '../../src/bootstrap';
+import { loadConfig } from '../../src/config/configuration';
 import { query } from '../utils/database';
 import { eventually } from '../utils/eventually';
 import type { Http, HttpResponse } from '../utils/http';
@@ -405,6 +414,47 @@ describe('multi-factor sign-in and login protection', () => {
     } finally {
       await b.close();
       await a.close();
+    }
+  });
+});
+
+describe('multi-factor secrets and ENCRYPTION_KEY', () => {
+  const OTHER_KEY = Buffer.alloc(32, 'another latch test encryption key').toString('base64');
+
+  it('refuses to start with a key that does not open the stored secrets, and re-seals after a rotation', async () => {
+    const first = await createTestApp();
+    const user = await enrol(first.api);
+    // Booted by hand (not createTestApp) so that the instance that refuses can still be closed.
+    const refused = await createApp(
+      loadConfig({
+        NODE_ENV: 'test',
+        DATABASE_URL: first.databaseUrl,
+        DATA_DIR: first.dataDir,
+        JWT_ACCESS_SECRET: TEST_JWT_SECRET,
+        ENCRYPTION_KEY: OTHER_KEY,
+        LOG_LEVEL: 'fatal',
+        RATE_LIMIT_ENABLED: 'false',
+      }),
+    );
+    try {
+      await assert.rejects(refused.init(), /ENCRYPTION_KEY does not open the stored TOTP secrets/);
+    } finally {
+      await refused.close().catch(() => undefined);
+    }
+    const rotated = await createTestApp({
+      databaseUrl: first.databaseUrl,
+      env: { ENCRYPTION_KEY: `${OTHER_KEY},${TEST_ENCRYPTION_KEY}` },
+    });
+    try {
+      const [before] = await query<{ secret: string }>(rotated.databaseUrl, 'SELECT secret FROM mfa_factors');
+      await awayFromStepEdge();
+      const res = await verify(rotated.api, await challenge(rotated.api, user), totpNow(user.secret, 1));
+      assert.equal(res.status, 200, res.text);
+      const [after] = await query<{ secret: string }>(rotated.databaseUrl, 'SELECT secret FROM mfa_factors');
+      assert.notEqual(after!.secret.split('.')[1], before!.secret.split('.')[1], 'sealed again under the new key');
+    } finally {
+      await rotated.close();
+      await first.close();
     }
   });
 });

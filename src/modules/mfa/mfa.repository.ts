@@ -67,6 +67,19 @@ export class MfaRepository {
     return taken !== null;
   }
 
+  /** One stored secret, to check at start that ENCRYPTION_KEY still opens them. */
+  anySecret(): Promise<Pick<MfaFactorEntity, 'userId' | 'secret'> | null> {
+    return row<MfaFactorEntity, 'userId' | 'secret'>(
+      this.db,
+      `SELECT user_id, secret FROM mfa_factors ORDER BY created_at DESC LIMIT 1`,
+    );
+  }
+
+  /** After a key rotation: the secret sealed again under the current key. */
+  async resealSecret(manager: EntityManager, userId: string, sealed: string): Promise<void> {
+    await manager.query(`UPDATE mfa_factors SET secret = $2 WHERE user_id = $1`, [userId, sealed]);
+  }
+
   /** Removes the factor and the recovery codes; returns whether a factor existed. */
   async deleteFactor(manager: EntityManager, userId: string): Promise<boolean> {
     await manager.query(`DELETE FROM recovery_codes WHERE user_id = $1`, [userId]);

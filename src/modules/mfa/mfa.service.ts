@@ -1,7 +1,7 @@
 // Multi-factor sign-in (docs/security.md, "Multi-factor"): enrolment of a TOTP factor, recovery
 // codes, the challenge between a correct password and the second factor, and turning it off. The
 // password checks and the issuing of tokens stay with auth, which calls this service.
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
@@ -19,7 +19,7 @@ import {
 } from '../../common/events/domain-events';
 import { DomainEvents } from '../../common/events/domain-events.service';
 import type { LatchConfig } from '../../config/configuration';
-import { SecretBox } from '../crypto/secret-box.service';
+import { SecretBox, SecretBoxError } from '../crypto/secret-box.service';
 import { MailService } from '../mail/mail.service';
 import { LoginProtectionService } from '../throttle/login-protection.service';
 import type { UserEntity } from '../users/user.entity';
@@ -68,7 +68,8 @@ function mailData(client: ClientInfo, extra: Record<string, string> = {}): Recor
 class WrongCode extends Error {}
 
 @Injectable()
-export class MfaService {
+export class MfaService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(MfaService.name);
   private readonly issuer: string;
 
   constructor(
@@ -82,6 +83,31 @@ export class MfaService {
     config: ConfigService<LatchConfig, true>,
   ) {
     this.issuer = config.get('auth', { infer: true }).mfaIssuer;
+  }
+
+  /**
+   * Refuses to start when ENCRYPTION_KEY no longer opens the stored TOTP secrets: better no service
+   * than every MFA user silently locked out. A database that cannot be asked now is not a reason.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    let stored: Awaited<ReturnType<MfaRepository['anySecret']>>;
+    try {
+      stored = await this.repository.anySecret();
+    } catch (error) {
+      this.logger.warn(`Could not check the stored TOTP secrets against ENCRYPTION_KEY: ${String(error)}`);
+      return;
+    }
+    if (!stored) return;
+    try {
+      this.box.open(stored.secret, secretContext(stored.userId));
+    } catch (error) {
+      if (!(error instanceof SecretBoxError)) throw error;
+      throw new Error(
+        `ENCRYPTION_KEY does not open the stored TOTP secrets (${error.message}); refusing to start. ` +
+          'List the old key after the new one (ENCRYPTION_KEY=new,old) to rotate.',
+        { cause: error },
+      );
+    }
   }
 
   /** Starts (or restarts) enrolment; the caller has checked the password. */
@@ -280,8 +306,12 @@ export class MfaService {
     if (TOTP_CODE_PATTERN.test(code)) {
       const factor = await this.repository.getFactor(userId, manager);
       if (!factor?.confirmedAt) return null;
-      const step = matchingStep(this.box.open(factor.secret, secretContext(userId)), code);
+      const secret = this.box.open(factor.secret, secretContext(userId));
+      const step = matchingStep(secret, code);
       if (step === null || !(await this.repository.takeStep(manager, userId, step, false))) return null;
+      if (this.box.isStale(factor.secret)) {
+        await this.repository.resealSecret(manager, userId, this.box.seal(secret, secretContext(userId)));
+      }
       return { method: 'totp' };
     }
     if (RECOVERY_CODE_PATTERN.test(code)) {
