@@ -109,6 +109,7 @@ const schema = {
     jwtAccessTtl: lifetime('JWT_ACCESS_TTL', 900, 86_400, 'access token lifetime, seconds'),
     jwtIssuer: text('JWT_ISSUER', { default: 'latch', description: 'token issuer' }),
     jwtAudience: text('JWT_AUDIENCE', { default: 'latch', description: 'token audience' }),
+    mfaIssuer: text('MFA_ISSUER', { default: 'Latch', description: 'the issuer name authenticator apps show' }),
     refreshTokenTtl: lifetime('REFRESH_TOKEN_TTL', 2_592_000, 31_536_000, 'refresh session lifetime, seconds'),
     refreshReuseGraceSeconds: int('REFRESH_REUSE_GRACE_SECONDS', {
       default: 10,

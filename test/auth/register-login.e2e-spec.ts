@@ -22,6 +22,7 @@ describe('register and login', () => {
       'emailVerified',
       'id',
       'lastLoginAt',
+      'mfaEnabled',
       'roles',
       'status',
       'username',
@@ -32,6 +33,7 @@ describe('register and login', () => {
     assert.deepEqual(res.body.roles, ['user']);
     assert.equal(res.body.status, 'active');
     assert.equal(res.body.emailVerified, false);
+    assert.equal(res.body.mfaEnabled, false);
     assert.ok(!('passwordHash' in res.body));
   });
 

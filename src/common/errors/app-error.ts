@@ -4,6 +4,7 @@ export enum ErrorCode {
   ValidationFailed = 'VALIDATION_FAILED',
   MalformedRequest = 'MALFORMED_REQUEST',
   InvalidCredentials = 'INVALID_CREDENTIALS',
+  InvalidMfaCode = 'INVALID_MFA_CODE',
   Unauthorized = 'UNAUTHORIZED',
   InvalidRefreshToken = 'INVALID_REFRESH_TOKEN',
   InvalidToken = 'INVALID_TOKEN',

@@ -11,6 +11,7 @@ export const ERROR_CATALOG: Record<ErrorCode, ErrorDescription> = {
   [ErrorCode.MalformedRequest]: { status: 400, title: 'Malformed request' },
   [ErrorCode.InvalidToken]: { status: 400, title: 'Invalid or expired token' },
   [ErrorCode.InvalidCredentials]: { status: 401, title: 'Invalid credentials' },
+  [ErrorCode.InvalidMfaCode]: { status: 401, title: 'Invalid second-factor code' },
   [ErrorCode.Unauthorized]: { status: 401, title: 'Unauthorized' },
   [ErrorCode.InvalidRefreshToken]: { status: 401, title: 'Invalid refresh token' },
   [ErrorCode.AccountPendingApproval]: { status: 403, title: 'Account pending approval' },

@@ -20,6 +20,10 @@ export const DomainEvent = {
   UserDisabled: 'user.disabled',
   UserEnabled: 'user.enabled',
   UserUpdated: 'user.updated',
+  MfaEnabled: 'auth.mfa.enabled',
+  MfaDisabled: 'auth.mfa.disabled',
+  RecoveryCodesRegenerated: 'auth.mfa.recovery_codes_regenerated',
+  RecoveryCodeUsed: 'auth.mfa.recovery_code_used',
 } as const;
 
 export type DomainEventName = (typeof DomainEvent)[keyof typeof DomainEvent];
@@ -52,7 +56,13 @@ export class LoginSucceededEvent extends BaseEvent {
 }
 
 export type LoginFailureReason =
-  'invalid_credentials' | 'pending_approval' | 'disabled' | 'email_not_verified' | 'rate_limited' | 'locked';
+  | 'invalid_credentials'
+  | 'pending_approval'
+  | 'disabled'
+  | 'email_not_verified'
+  | 'rate_limited'
+  | 'locked'
+  | 'invalid_mfa_code';
 
 export class LoginFailedEvent extends BaseEvent {
   readonly name = DomainEvent.LoginFailed;
@@ -135,7 +145,7 @@ export class PasswordCheckFailedEvent extends BaseEvent {
   readonly name = DomainEvent.PasswordCheckFailed;
   constructor(
     readonly userId: string,
-    readonly reason: 'invalid_credentials' | 'locked',
+    readonly reason: 'invalid_credentials' | 'invalid_mfa_code' | 'locked',
     readonly client: ClientInfo,
   ) {
     super();
@@ -179,6 +189,51 @@ export class UserEnabledEvent extends BaseEvent {
   constructor(
     readonly userId: string,
     readonly actorId: string,
+    readonly client: ClientInfo,
+  ) {
+    super();
+  }
+}
+
+/** A user confirmed a TOTP factor: sign-in asks for it from now on. */
+export class MfaEnabledEvent extends BaseEvent {
+  readonly name = DomainEvent.MfaEnabled;
+  constructor(
+    readonly userId: string,
+    readonly client: ClientInfo,
+  ) {
+    super();
+  }
+}
+
+/** MFA turned off: by the user ('user', password and code) or by an admin ('admin_reset', actorId). */
+export class MfaDisabledEvent extends BaseEvent {
+  readonly name = DomainEvent.MfaDisabled;
+  constructor(
+    readonly userId: string,
+    readonly reason: 'user' | 'admin_reset',
+    readonly client: ClientInfo,
+    readonly actorId?: string,
+  ) {
+    super();
+  }
+}
+
+export class RecoveryCodesRegeneratedEvent extends BaseEvent {
+  readonly name = DomainEvent.RecoveryCodesRegenerated;
+  constructor(
+    readonly userId: string,
+    readonly client: ClientInfo,
+  ) {
+    super();
+  }
+}
+
+/** A recovery code completed a sign-in (it no longer works). */
+export class RecoveryCodeUsedEvent extends BaseEvent {
+  readonly name = DomainEvent.RecoveryCodeUsed;
+  constructor(
+    readonly userId: string,
     readonly client: ClientInfo,
   ) {
     super();

@@ -2,10 +2,12 @@ import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, UseGuards
 import {
   ApiBody,
   ApiCreatedResponse,
+  ApiExtraModels,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import { isUUID } from 'class-validator';
 import { Client } from '../../common/decorators/client.decorator';
@@ -18,8 +20,10 @@ import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
 import { RateLimit } from '../throttle/rate-limit.decorator';
 import { toUserResponse, UserResponse } from '../users/dto/user.response';
 import type { UserEntity } from '../users/user.entity';
+import { MfaService } from '../mfa/mfa.service';
 import { AuthService } from './auth.service';
 import { LoginDto } from './dto/login.dto';
+import { MfaChallengeResponse } from './dto/mfa.dto';
 import { RefreshDto } from './dto/refresh.dto';
 import { RegisterDto } from './dto/register.dto';
 import { SessionResponse, TokenPairResponse, VerifyResponse } from './dto/token-pair.response';
@@ -28,7 +32,10 @@ import { LocalAuthGuard } from './guards/local-auth.guard';
 @ApiTags('auth')
 @Controller('auth')
 export class AuthController {
-  constructor(private readonly auth: AuthService) {}
+  constructor(
+    private readonly auth: AuthService,
+    private readonly mfa: MfaService,
+  ) {}
 
   @Public()
   @RateLimit('register')
@@ -46,11 +53,23 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Sign in with e-mail and password' })
+  @ApiOperation({
+    summary: 'Sign in with e-mail and password',
+    description:
+      'An account with multi-factor sign-in answers a challenge instead of tokens: send its mfaToken with a code to POST /auth/mfa/verify.',
+  })
   @ApiBody({ type: LoginDto })
-  @ApiOkResponse({ type: TokenPairResponse })
+  @ApiExtraModels(TokenPairResponse, MfaChallengeResponse)
+  @ApiOkResponse({
+    description: 'the token pair, or (MFA on) the second-factor challenge',
+    schema: { oneOf: [{ $ref: getSchemaPath(TokenPairResponse) }, { $ref: getSchemaPath(MfaChallengeResponse) }] },
+  })
   @ApiProblems(400, 401, 403, 413, 415)
-  login(@AuthenticatedUser() user: UserEntity, @Client() client: ClientInfo): Promise<TokenPairResponse> {
+  login(
+    @AuthenticatedUser() user: UserEntity,
+    @Client() client: ClientInfo,
+  ): Promise<TokenPairResponse | MfaChallengeResponse> {
+    if (user.mfaEnabled) return this.mfa.startChallenge(user.id);
     return this.auth.startSession(user, client);
   }
 

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
 import { MailModule } from '../mail/mail.module';
+import { MfaModule } from '../mfa/mfa.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { UsersModule } from '../users/users.module';
 import { AccountRecoveryController } from './account-recovery.controller';
@@ -10,6 +11,8 @@ import { EmailVerificationService } from './email-verification.service';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
 import { InitialAdminService } from './initial-admin.service';
 import { MailRequestQuota } from './mail-request-quota';
+import { MfaSignInService } from './mfa-sign-in.service';
+import { MfaController } from './mfa.controller';
 import { OAuthTokenController } from './oauth-token.controller';
 import { PasswordChangeService } from './password-change.service';
 import { PasswordResetRequestsProcessor } from './password-reset-requests.processor';
@@ -20,8 +23,8 @@ import { JwtStrategy } from './strategies/jwt.strategy';
 import { LocalStrategy } from './strategies/local.strategy';
 
 @Module({
-  imports: [PassportModule, UsersModule, TokensModule, MailModule],
-  controllers: [AuthController, OAuthTokenController, AccountRecoveryController],
+  imports: [PassportModule, UsersModule, TokensModule, MailModule, MfaModule],
+  controllers: [AuthController, OAuthTokenController, AccountRecoveryController, MfaController],
   providers: [
     AuthService,
     PasswordHasher,
@@ -35,6 +38,7 @@ import { LocalStrategy } from './strategies/local.strategy';
     PasswordChangeService,
     EmailVerificationService,
     MailRequestQuota,
+    MfaSignInService,
   ],
   exports: [AuthService, PasswordHasher, JwtAuthGuard],
 })

@@ -124,8 +124,13 @@ export class AuthService {
       );
       throw invalidCredentials();
     }
-    // The account starts afresh under every name it has (the one typed is among them).
-    await this.loginProtection.clearAccount(found.id, await this.users.loginNames(loginNamesOf(found)));
+    // The account starts afresh under every name it has (the one typed is among them). With MFA on,
+    // only its names do: the account's count goes on until the second factor is right, so that a
+    // known password cannot buy fresh guesses at the code (docs/security.md, "Multi-factor").
+    const names = await this.users.loginNames(loginNamesOf(found));
+    if (found.mfaEnabled)
+      await this.loginProtection.succeeded(...names.map((n) => this.loginProtection.nameCounter(n)));
+    else await this.loginProtection.clearAccount(found.id, names);
     if (found.status !== 'active') {
       const [code, message, reason] = STATUS_ERRORS[found.status];
       this.events.publish(new LoginFailedEvent(found.id, reason, client));

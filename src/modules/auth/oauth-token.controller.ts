@@ -78,6 +78,8 @@ export class OAuthTokenController {
         }
         throw error;
       });
+      // The grant has no second step: an account with MFA signs in at /auth/login.
+      if (user.mfaEnabled) throw new OAuthError('invalid_grant', 'multi-factor authentication required');
       pair = await this.auth.startSession(user, client);
     } else if (grant === 'refresh_token') {
       pair = await this.auth.refresh(field(body, 'refresh_token'), client);

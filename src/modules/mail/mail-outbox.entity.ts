@@ -2,7 +2,15 @@ import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
 /** The kinds of mail Latch sends; each names its template and the X-Latch-Template header. */
 export type MailTemplateName =
-  'reset-password' | 'password-changed' | 'verify-email' | 'account-approved' | 'session-revoked' | 'new-device';
+  | 'reset-password'
+  | 'password-changed'
+  | 'verify-email'
+  | 'account-approved'
+  | 'session-revoked'
+  | 'new-device'
+  | 'mfa-enabled'
+  | 'mfa-disabled'
+  | 'recovery-code-used';
 
 export type MailStatus = 'pending' | 'sent' | 'failed';
 

@@ -129,6 +129,12 @@ export class UsersRepository {
     return (result.affected ?? 0) > 0;
   }
 
+  /** Returns whether the flag changed. */
+  async setMfaEnabled(id: string, enabled: boolean, manager?: EntityManager): Promise<boolean> {
+    const result = await this.within(manager).update({ id, mfaEnabled: !enabled }, { mfaEnabled: enabled });
+    return (result.affected ?? 0) > 0;
+  }
+
   async stampLastLogin(id: string, at: Date): Promise<void> {
     await this.users
       .createQueryBuilder()

@@ -43,6 +43,11 @@ export class UsersService {
     return this.cache.getOrLoad(CacheKind.User, id, () => this.users.getById(id), USER_CODEC);
   }
 
+  /** For a change made in a transaction: drop the cached user again once it has committed. */
+  evictCached(id: string): Promise<void> {
+    return this.forgetCached(id);
+  }
+
   /** Drops the cached user on every instance: each write to a user ends with it. */
   private async forgetCached(id: string): Promise<void> {
     await this.cache.forget(CacheKind.User, [id]);
@@ -78,6 +83,14 @@ export class UsersService {
     if (!(await this.users.markEmailVerified(id, manager))) return;
     await this.forgetCached(id);
     this.events.publish(new UserUpdatedEvent(id));
+  }
+
+  /** Whether sign-in asks for a second factor; with a manager it joins the caller's transaction. */
+  async setMfaEnabled(id: string, enabled: boolean, manager?: EntityManager): Promise<boolean> {
+    const changed = await this.users.setMfaEnabled(id, enabled, manager);
+    await this.forgetCached(id);
+    this.events.publish(new UserUpdatedEvent(id));
+    return changed;
   }
 
   async updateProfile(

@@ -1,4 +1,4 @@
-// The six mails of docs/mail.md. Each template turns an outbox row into subject, text and HTML.
+// The mails of docs/mail.md. Each template turns an outbox row into subject, text and HTML.
 // Links are built from APP_URL only, never from anything a request carried.
 import type { MailData, MailTemplateName } from '../mail-outbox.entity';
 import { plain, render, RenderedMail } from './layout';
@@ -117,6 +117,48 @@ export const MAIL_TEMPLATES: Record<MailTemplateName, (input: TemplateInput) => 
       details: clientDetails(input.data),
       after: ['If this was you, there is nothing to do.', IF_NOT_YOU],
     }),
+
+  'mfa-enabled': (input) =>
+    render({
+      subject: 'Two-step sign-in is on',
+      heading: 'Two-step sign-in is on',
+      paragraphs: [
+        'Signing in to your account now needs a code from your authenticator app after your password.',
+        'Keep your recovery codes somewhere safe: each one signs you in once if you lose the device.',
+      ],
+      details: clientDetails(input.data),
+      after: [IF_NOT_YOU],
+    }),
+
+  'mfa-disabled': (input) =>
+    render({
+      subject: 'Two-step sign-in is off',
+      heading: 'Two-step sign-in is off',
+      paragraphs: [
+        input.data.reason === 'admin_reset'
+          ? 'An administrator turned off two-step sign-in for your account (for example after a lost device). ' +
+            'Your password alone signs you in now; turn it on again from your account.'
+          : 'Two-step sign-in was turned off for your account. Your password alone signs you in now.',
+      ],
+      details: clientDetails(input.data),
+      after: [IF_NOT_YOU],
+    }),
+
+  'recovery-code-used': (input) => {
+    const left = Number(input.data.remaining ?? 0);
+    return render({
+      subject: 'A recovery code was used to sign in',
+      heading: 'A recovery code was used to sign in',
+      paragraphs: [
+        'One of your recovery codes was just used to sign in to your account; it will not work again.',
+        left === 0
+          ? 'You have no recovery codes left: make new ones from your account now.'
+          : `You have ${left} recovery code${left === 1 ? '' : 's'} left.`,
+      ],
+      details: clientDetails(input.data),
+      after: [IF_NOT_YOU],
+    });
+  },
 };
 
 export function renderMail(template: MailTemplateName, input: TemplateInput): RenderedMail {

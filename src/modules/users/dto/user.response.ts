@@ -23,6 +23,9 @@ export class UserResponse {
   @ApiProperty()
   emailVerified: boolean;
 
+  @ApiProperty({ description: 'sign-in asks for a second factor' })
+  mfaEnabled: boolean;
+
   @ApiProperty({ format: 'date-time' })
   createdAt: string;
 
@@ -39,6 +42,7 @@ export function toUserResponse(user: UserEntity): UserResponse {
     roles: user.roles,
     status: user.status,
     emailVerified: user.emailVerified,
+    mfaEnabled: user.mfaEnabled === true,
     createdAt: user.createdAt.toISOString(),
     lastLoginAt: user.lastLoginAt ? user.lastLoginAt.toISOString() : null,
   };
