@@ -16,7 +16,10 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
+# NODE_OPTIONS: the heap budget, the same flags `npm start` passes and deploy/configmap.yaml sets
+# (docs/operations.md, "Memory"); override it with `-e NODE_OPTIONS=...`.
 ENV NODE_ENV=production \
+    NODE_OPTIONS="--max-old-space-size=160 --max-semi-space-size=2" \
     PORT=3000 \
     HOST=0.0.0.0 \
     DATA_DIR=/app/.data

@@ -3,7 +3,7 @@
 import { DynamicModule, Logger, LoggerService, LogLevel, RequestMethod, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AppModule } from './app.module';
 import { AppError, ErrorCode } from './common/errors/app-error';
@@ -85,25 +85,28 @@ export async function createApp(config: LatchConfig, options: CreateAppOptions =
   return app;
 }
 
+// The document is built on the first /docs or /docs-json request (then kept): scanning every route
+// and DTO at start costs heap that a service nobody browses the docs of never gets back.
 function setupOpenApi(app: NestFastifyApplication): void {
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Latch')
-      .setDescription(
-        'Self-hosted authentication: register, sign in, JWT access tokens and rotating refresh tokens. ' +
-          'Errors are RFC 9457 problem details with a stable `code`.',
-      )
-      .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER_SCHEME)
-      .addOAuth2(
-        { type: 'oauth2', flows: { password: { tokenUrl: `/${API_PREFIX}/auth/token`, scopes: {} } } },
-        OAUTH2_SCHEME,
-      )
-      .build(),
-    { extraModels: [ProblemDetailsSchema] },
-  );
-  SwaggerModule.setup('docs', app, document, {
+  const buildDocument = (): OpenAPIObject =>
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Latch')
+        .setDescription(
+          'Self-hosted authentication: register, sign in, JWT access tokens and rotating refresh tokens. ' +
+            'Errors are RFC 9457 problem details with a stable `code`.',
+        )
+        .setVersion('1')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER_SCHEME)
+        .addOAuth2(
+          { type: 'oauth2', flows: { password: { tokenUrl: `/${API_PREFIX}/auth/token`, scopes: {} } } },
+          OAUTH2_SCHEME,
+        )
+        .build(),
+      { extraModels: [ProblemDetailsSchema] },
+    );
+  SwaggerModule.setup('docs', app, buildDocument, {
     jsonDocumentUrl: 'docs-json',
     useGlobalPrefix: false,
     swaggerOptions: { persistAuthorization: true },

@@ -91,8 +91,21 @@ async function waitForHttp(child: Child, url: string, timeoutMs: number): Promis
   throw new Error(`${child.name} did not answer on ${url} within ${timeoutMs} ms:\n${child.output()}`);
 }
 
+/**
+ * The Node flags Latch ships with: those of `npm start` (package.json), which the image's
+ * NODE_OPTIONS and deploy/configmap.yaml repeat (test/ops/heap-budget.spec.ts keeps them equal).
+ */
+export function shippedNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const match = /^node((?: --[^\s]+)*) dist\/main\.js$/.exec(pkg.scripts.start);
+  if (!match) throw new Error(`package.json "start" is not "node [flags] dist/main.js": ${pkg.scripts.start}`);
+  return match[1].split(' ').filter((flag) => flag !== '');
+}
+
 export interface LatchStartOptions {
   env: Record<string, string>;
+  /** Node flags before dist/main.js: the shipped ones unless the run overrides them. */
+  nodeFlags: string[];
 }
 
 /** The built service (`dist/main.js`), production mode, in its own process. */
@@ -112,7 +125,7 @@ export class LatchServer extends Child {
 
   static async start(options: LatchStartOptions): Promise<LatchServer> {
     const port = await freePort();
-    const args = ['-r', join(__dirname, 'probe.js'), join(ROOT, 'dist', 'main.js')];
+    const args = ['-r', join(__dirname, 'probe.js'), ...options.nodeFlags, join(ROOT, 'dist', 'main.js')];
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
       env: { ...options.env, PORT: String(port), HOST: '127.0.0.1' },

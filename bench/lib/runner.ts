@@ -14,7 +14,7 @@ import { log } from './http';
 import { MailSink, startMailSink } from './mail-sink';
 import { durations, Options } from './options';
 import { Phase } from './phase';
-import { Child, LatchServer, readRss, ROOT } from './processes';
+import { Child, LatchServer, readRss, ROOT, shippedNodeFlags } from './processes';
 import { CostBaselines, fmt, PhaseInfo, RunReport, statementDeltas } from './results';
 import { seedPhase } from './seed';
 
@@ -26,6 +26,8 @@ export class BenchRunner {
   private mail?: MailSink;
   private readonly poolMax = Number(process.env.DB_POOL_MAX ?? 20);
   private readonly profileDir?: string;
+  // What ships (`npm start`, the image), unless BENCH_SERVER_NODE_OPTIONS replaces it for a run.
+  private readonly nodeFlags = process.env.BENCH_SERVER_NODE_OPTIONS ? [] : shippedNodeFlags();
 
   constructor(
     private readonly options: Options,
@@ -69,7 +71,9 @@ export class BenchRunner {
       mail: 'local SMTP sink answering each message after 1 s',
       dbPoolMax: this.poolMax,
       bcryptConcurrency: process.env.BCRYPT_CONCURRENCY ?? 'default (cores)',
-      serverNodeOptions: process.env.BENCH_SERVER_NODE_OPTIONS ?? 'none',
+      serverNodeOptions: process.env.BENCH_SERVER_NODE_OPTIONS
+        ? `NODE_OPTIONS=${process.env.BENCH_SERVER_NODE_OPTIONS} (BENCH_SERVER_NODE_OPTIONS, not what ships)`
+        : `${this.nodeFlags.join(' ')} (as npm start and the image)`,
       loadGenerator: 'autocannon 9, closed loop, pipelining 1, in the bench process',
     });
     for (const [index, cost] of this.options.costs.entries()) {
@@ -92,7 +96,9 @@ export class BenchRunner {
       APP_URL: 'http://127.0.0.1',
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     });
-    // Runtime flags for the server alone (e.g. a heap budget), without touching the bench process.
+    // The shipped flags go on the command line (which wins over NODE_OPTIONS); the bench's own
+    // NODE_OPTIONS is not the server's. BENCH_SERVER_NODE_OPTIONS replaces the shipped flags.
+    delete env.NODE_OPTIONS;
     if (process.env.BENCH_SERVER_NODE_OPTIONS) env.NODE_OPTIONS = process.env.BENCH_SERVER_NODE_OPTIONS;
     delete env.ADMIN_EMAIL;
     delete env.ADMIN_PASSWORD;
@@ -102,12 +108,15 @@ export class BenchRunner {
 
   /** One server start at one bcrypt cost; `first`: every scenario, else only the bcrypt-bound ones. */
   private async phase(cost: number, first: boolean): Promise<void> {
-    log(`\n== bcrypt cost ${cost}: starting Latch (dist/main.js, NODE_ENV=production, RATE_LIMIT_ENABLED=false)`);
+    const flags = this.nodeFlags.length > 0 ? `node ${this.nodeFlags.join(' ')}` : 'node';
+    log(
+      `\n== bcrypt cost ${cost}: starting Latch (${flags} dist/main.js, NODE_ENV=production, RATE_LIMIT_ENABLED=false)`,
+    );
     const dataDir = join(ROOT, '.data', `bench-${process.pid}-run-${cost}`);
     // A fresh database per server start: nothing left by the previous phase (say, an outbox of
     // reset mails still being delivered) runs in the background of this one.
     const database = await this.databases!.create(`c${cost}`);
-    const server = await LatchServer.start({ env: this.serverEnv(cost, database, dataDir) });
+    const server = await LatchServer.start({ env: this.serverEnv(cost, database, dataDir), nodeFlags: this.nodeFlags });
     this.children.push(server);
     try {
       const info = await this.idle(server, cost);

@@ -1,0 +1,35 @@
+// The heap budget ships in three places that must agree (docs/operations.md, "Memory"): the flags
+// of `npm start`, the image's NODE_OPTIONS and deploy/configmap.yaml's NODE_OPTIONS. The bench
+// starts the server with the `npm start` flags (bench/lib/processes.ts, shippedNodeFlags).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const read = (file: string): string => readFileSync(join(ROOT, file), 'utf8');
+
+function npmStartFlags(): string {
+  const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+  const match = /^node((?: --[^\s]+)*) dist\/main\.js$/.exec(pkg.scripts.start);
+  assert.ok(match, `package.json "start" is not "node [flags] dist/main.js": ${pkg.scripts.start}`);
+  return match[1].trim();
+}
+
+describe('heap budget', () => {
+  it('npm start sets an old-space and a semi-space budget', () => {
+    assert.match(npmStartFlags(), /--max-old-space-size=\d+/);
+    assert.match(npmStartFlags(), /--max-semi-space-size=\d+/);
+  });
+
+  it('the image sets the same flags through NODE_OPTIONS and starts node dist/main.js', () => {
+    const dockerfile = read('Dockerfile');
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('FROM '));
+    assert.equal(/NODE_OPTIONS="([^"]*)"/.exec(runtime)?.[1], npmStartFlags());
+    assert.match(runtime, /^CMD \["node", "dist\/main\.js"\]$/m);
+  });
+
+  it('deploy/configmap.yaml sets the same NODE_OPTIONS', () => {
+    assert.equal(/^\s+NODE_OPTIONS: (.+)$/m.exec(read('deploy/configmap.yaml'))?.[1].trim(), npmStartFlags());
+  });
+});
