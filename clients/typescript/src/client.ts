@@ -7,7 +7,7 @@
 // them and a tab that waited compares the stored refresh token with the one it meant to present, so
 // it adopts the pair another tab obtained instead of presenting a spent token.
 import createClient, { type Client } from 'openapi-fetch';
-import { errorFromResponse, problemError, RefreshUnavailableError } from './errors.js';
+import { problemError, RefreshUnavailableError } from './errors.js';
 import type { components, paths } from './schema.js';
 import { resolveStorage, type StorageOption } from './storage.js';
 
@@ -348,23 +348,17 @@ export function createLatchClient(options: LatchClientOptions): LatchClient {
     async login(credentials) {
       const { data, error, response } = await raw.POST('/api/v1/auth/login', { body: credentials });
       if (!data) throw problemError(response, error, 'login');
-      const challenge = data as unknown as { mfaRequired?: boolean; mfaToken?: string };
-      if (challenge.mfaRequired === true && typeof challenge.mfaToken === 'string') {
-        return { mfaRequired: true, mfaToken: challenge.mfaToken };
+      // The service answers a TokenPair, or a challenge when the account has a second factor.
+      if ('mfaRequired' in data && data.mfaRequired === true) {
+        return { mfaRequired: true, mfaToken: data.mfaToken };
       }
-      return signIn(data);
+      return signIn(data as TokenPair);
     },
 
     async verifyMfa(mfaToken, code) {
-      const response = await platformFetch(
-        new Request(`${base}${API_PREFIX}/auth/mfa/verify`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ mfaToken, code }),
-        }),
-      );
-      if (!response.ok) throw await errorFromResponse(response, 'MFA verification');
-      return signIn((await response.json()) as TokenPair);
+      const { data, error, response } = await raw.POST('/api/v1/auth/mfa/verify', { body: { mfaToken, code } });
+      if (!data) throw problemError(response, error, 'MFA verification');
+      return signIn(data);
     },
 
     async register(body) {

@@ -27,13 +27,3 @@ export function problemError(response: Response, body: unknown, what: string): L
   const detail = problem.detail ?? response.statusText;
   return new LatchError(response.status, problem.code, `${what} failed: ${response.status} ${detail}`, body);
 }
-
-export async function errorFromResponse(response: Response, what: string): Promise<LatchError> {
-  let body: unknown;
-  try {
-    body = await response.json();
-  } catch {
-    body = undefined;
-  }
-  return problemError(response, body, what);
-}
