@@ -9,6 +9,7 @@ import { MailRequestQuotaEntity } from '../modules/auth/mail-request-quota.entit
 import { PasswordResetRequestEntity } from '../modules/auth/password-reset-request.entity';
 import { KnownDeviceEntity } from '../modules/mail/known-device.entity';
 import { MailOutboxEntity } from '../modules/mail/mail-outbox.entity';
+import { SigningKeyEntity } from '../modules/keys/signing-key.entity';
 import { OneTimeTokenEntity } from '../modules/tokens/one-time-token.entity';
 import { RefreshSessionEntity } from '../modules/tokens/refresh-session.entity';
 import { RefreshTokenHistoryEntity } from '../modules/tokens/refresh-token-history.entity';
@@ -18,6 +19,7 @@ import { PasswordResetRequests1763700003000 } from './migrations/1763700003000-p
 import { MailOutbox1763700001000 } from './migrations/1763700001000-mail-outbox';
 import { AuthEvents1763700002000 } from './migrations/1763700002000-auth-events';
 import { MailOutboxSealedSecrets1763700004100 } from './migrations/1763700004100-mail-outbox-sealed-secrets';
+import { SigningKeys1763700005000 } from './migrations/1763700005000-signing-keys';
 
 /** Every table's entity (src/database/sql.ts: one entity per table, owned by one module). */
 export const ENTITIES = [
@@ -30,6 +32,7 @@ export const ENTITIES = [
   KnownDeviceEntity,
   MailRequestQuotaEntity,
   PasswordResetRequestEntity,
+  SigningKeyEntity,
 ];
 export const MIGRATIONS = [
   InitialSchema1763700000000,
@@ -37,6 +40,7 @@ export const MIGRATIONS = [
   AuthEvents1763700002000,
   PasswordResetRequests1763700003000,
   MailOutboxSealedSecrets1763700004100,
+  SigningKeys1763700005000,
 ];
 
 // Every wait on PostgreSQL is bounded, so that a database that stops answering (connections open,
