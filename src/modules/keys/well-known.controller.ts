@@ -4,6 +4,7 @@ import { Controller, Get, Header } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../../common/decorators/public.decorator';
+import { ApiProblems } from '../../common/http/openapi';
 import type { LatchConfig } from '../../config/configuration';
 import { AuthorizationServerMetadataResponse, JwksResponse } from './dto/keys.response';
 import { SigningKeys } from './signing-keys.service';
@@ -37,6 +38,7 @@ export class WellKnownController {
   @Header('Cache-Control', 'public, max-age=300')
   @ApiOperation({ summary: 'Public keys that verify access tokens (empty with HS256)' })
   @ApiOkResponse({ type: JwksResponse })
+  @ApiProblems()
   jwks(): JwksResponse {
     return this.keys.jwks();
   }
@@ -45,6 +47,7 @@ export class WellKnownController {
   @Header('Cache-Control', 'public, max-age=300')
   @ApiOperation({ summary: 'RFC 8414 authorization server metadata' })
   @ApiOkResponse({ type: AuthorizationServerMetadataResponse })
+  @ApiProblems()
   metadataDocument(): AuthorizationServerMetadataResponse {
     return this.metadata;
   }
