@@ -18,10 +18,12 @@ import { PasswordResetService } from './password-reset.service';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { LocalStrategy } from './strategies/local.strategy';
+import { TokenIntrospectionController } from './token-introspection.controller';
+import { TokenIntrospectionService } from './token-introspection.service';
 
 @Module({
   imports: [PassportModule, UsersModule, TokensModule, MailModule],
-  controllers: [AuthController, OAuthTokenController, AccountRecoveryController],
+  controllers: [AuthController, OAuthTokenController, AccountRecoveryController, TokenIntrospectionController],
   providers: [
     AuthService,
     PasswordHasher,
@@ -35,6 +37,7 @@ import { LocalStrategy } from './strategies/local.strategy';
     PasswordChangeService,
     EmailVerificationService,
     MailRequestQuota,
+    TokenIntrospectionService,
   ],
   exports: [AuthService, PasswordHasher, JwtAuthGuard],
 })

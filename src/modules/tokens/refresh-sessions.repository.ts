@@ -94,6 +94,18 @@ export class RefreshSessionsRepository {
     );
   }
 
+  /** The live session whose current refresh token this is (introspection and RFC 7009 revocation). */
+  findLiveByToken(
+    hash: Buffer,
+  ): Promise<Pick<Session, 'id' | 'userId' | 'expiresAt' | 'createdAt' | 'rotatedAt'> | null> {
+    return row<Session, 'id' | 'userId' | 'expiresAt' | 'createdAt' | 'rotatedAt'>(
+      this.db,
+      `SELECT id, user_id, expires_at, created_at, rotated_at FROM refresh_sessions
+        WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()`,
+      [hash],
+    );
+  }
+
   listLive(userId: string): Promise<SessionRow[]> {
     return rows<Session, keyof SessionRow>(
       this.db,

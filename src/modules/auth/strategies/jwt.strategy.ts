@@ -51,15 +51,25 @@ export class JwtStrategy {
 
   /** The caller a bearer token stands for; 401 for any token that is not a live session's. */
   async authenticate(token: string): Promise<AuthContext> {
+    const checked = await this.check(token);
+    if (!checked) throw unauthorized();
+    return checked.auth;
+  }
+
+  /** The caller and the verified claims, or undefined for any token that is not a live session's. */
+  async check(token: string): Promise<{ auth: AuthContext; payload: VerifiedAccessToken['payload'] } | undefined> {
     const verified = await this.accessTokens.verify(token);
-    if (!verified) throw unauthorized();
+    if (!verified) return undefined;
     const claims = accessClaims(verified.payload);
-    if (!claims) throw unauthorized();
+    if (!claims) return undefined;
     const { sub, sid, exp } = claims;
     // Both ids come from the verified signature, so on a cold cache the two lookups run side by side.
     const [session, user] = await Promise.all([this.tokens.getLiveSession(sid), this.users.getById(sub)]);
-    if (!session || session.userId !== sub) throw unauthorized();
-    if (!user || user.status !== 'active') throw unauthorized();
-    return { userId: sub, sessionId: sid, roles: user.roles, tokenExpiresAt: new Date(exp * 1000), user };
+    if (!session || session.userId !== sub) return undefined;
+    if (!user || user.status !== 'active') return undefined;
+    return {
+      auth: { userId: sub, sessionId: sid, roles: user.roles, tokenExpiresAt: new Date(exp * 1000), user },
+      payload: verified.payload,
+    };
   }
 }

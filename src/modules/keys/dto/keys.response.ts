@@ -76,14 +76,23 @@ export class AuthorizationServerMetadataResponse {
   @ApiProperty({ example: 'https://auth.example.com/.well-known/jwks.json' })
   jwks_uri: string;
 
+  @ApiProperty({ example: 'https://auth.example.com/api/v1/auth/revoke' })
+  revocation_endpoint: string;
+
+  @ApiProperty({ example: 'https://auth.example.com/api/v1/auth/introspect' })
+  introspection_endpoint: string;
+
+  @ApiProperty({ type: [String], example: ['none'] })
+  revocation_endpoint_auth_methods_supported: string[];
+
+  @ApiProperty({ type: [String], example: ['bearer'] })
+  introspection_endpoint_auth_methods_supported: string[];
+
   @ApiProperty({ type: [String], example: ['password', 'refresh_token'] })
   grant_types_supported: string[];
 
   @ApiProperty({ type: [String], example: ['none'] })
   token_endpoint_auth_methods_supported: string[];
-
-  @ApiProperty({ type: [String], example: ['ES256'] })
-  token_endpoint_auth_signing_alg_values_supported?: string[];
 
   @ApiProperty({ type: [String], example: ['token'] })
   response_types_supported: string[];
