@@ -167,6 +167,12 @@ const schema = {
       max: 300,
       description: 'window in which a rotated refresh token returns the same pair',
     }),
+    refreshIdleTtl: int('REFRESH_IDLE_TTL', {
+      default: 0,
+      min: 0,
+      max: 31_536_000,
+      description: 'seconds a session may go without a refresh; 0: no idle limit',
+    }),
     bcryptRounds: int('BCRYPT_ROUNDS', { default: 12, min: 4, max: 31, description: 'bcrypt cost' }),
     bcryptConcurrency: int('BCRYPT_CONCURRENCY', {
       // One hash per core keeps the pool busy without queueing other libuv work behind bcrypt.
