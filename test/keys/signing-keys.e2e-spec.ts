@@ -264,6 +264,41 @@ describe('a wrong ENCRYPTION_KEY', () => {
   });
 });
 
+describe('rotating ENCRYPTION_KEY', () => {
+  it('re-seals the stored keys under the new key and keeps signing with the same key', async () => {
+    const t = await createTestApp();
+    try {
+      const kid = headerOf((await registerAndLogin(t.api)).accessToken).kid;
+      const [{ private_sealed: before }] = await query<{ private_sealed: string }>(
+        t.databaseUrl,
+        'SELECT private_sealed FROM signing_keys WHERE kid = $1',
+        [kid],
+      );
+      const fresh = Buffer.alloc(32, 'the next encryption key').toString('base64');
+      const rotated = await createTestApp({
+        databaseUrl: t.databaseUrl,
+        env: { ENCRYPTION_KEY: `${fresh},${t.config.crypto.encryptionKeys[0]!.toString('base64')}` },
+      });
+      try {
+        assert.equal(headerOf((await registerAndLogin(rotated.api)).accessToken).kid, kid);
+        const [{ private_sealed: after }] = await query<{ private_sealed: string }>(
+          t.databaseUrl,
+          'SELECT private_sealed FROM signing_keys WHERE kid = $1',
+          [kid],
+        );
+        assert.notEqual(after.split('.')[1], before.split('.')[1], 'sealed under another key');
+      } finally {
+        await rotated.close();
+      }
+      // Now only the new key is needed.
+      const only = await createTestApp({ databaseUrl: t.databaseUrl, env: { ENCRYPTION_KEY: fresh } });
+      await only.close();
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('two instances sharing PostgreSQL and Redis', { skip: SKIP_WITHOUT_REDIS }, () => {
   it('sign with the same key and see a rotation and a revocation within 1 s', async () => {
     const [a, b] = await createInstancesSharingRedis({ JWT_KEY_PUBLISH_AHEAD_SECONDS: String(PUBLISH_AHEAD) });

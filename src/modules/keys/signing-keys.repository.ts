@@ -53,6 +53,11 @@ export class SigningKeysRepository {
     );
   }
 
+  /** Replaces a key's sealed private part (re-sealed under the current ENCRYPTION_KEY). */
+  async reseal(tx: EntityManager, kid: string, privateSealed: string): Promise<void> {
+    await tx.query(`UPDATE signing_keys SET private_sealed = $2 WHERE kid = $1`, [kid, privateSealed]);
+  }
+
   /** Marks a key revoked; false when it is unknown or already revoked. */
   async revoke(tx: EntityManager, kid: string): Promise<boolean> {
     const revoked = await rows<SigningKeyEntity, 'kid'>(

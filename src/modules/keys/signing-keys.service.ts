@@ -244,6 +244,7 @@ export class SigningKeys implements OnModuleInit, OnApplicationShutdown {
       const rows = await this.repository.all(tx);
       const now = Date.now();
       this.openNeeded(rows, now);
+      await this.resealStale(tx, rows);
       const active = this.activeRow(rows, now);
       if (!active) {
         await this.insertNew(tx, 'now');
@@ -274,6 +275,16 @@ export class SigningKeys implements OnModuleInit, OnApplicationShutdown {
       activatesAt,
     });
     this.opened.set(key.kid, key);
+  }
+
+  /** After an ENCRYPTION_KEY rotation ("new,old"), keys still in use are re-sealed under the new one. */
+  private async resealStale(tx: Parameters<SigningKeysRepository['reseal']>[0], rows: readonly StoredKey[]) {
+    for (const row of rows) {
+      const key = this.opened.get(row.kid);
+      if (!key || row.revokedAt || !this.box.isStale(row.privateSealed)) continue;
+      const jwk = JSON.stringify(key.privateKey.export({ format: 'jwk' }));
+      await this.repository.reseal(tx, row.kid, this.box.seal(jwk, sealContext(row.kid)));
+    }
   }
 
   /** Re-reads the rows and rebuilds the ring. */
