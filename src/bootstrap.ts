@@ -78,6 +78,7 @@ export async function createApp(config: LatchConfig, options: CreateAppOptions =
     exclude: [
       { path: 'health/{*path}', method: RequestMethod.ALL },
       { path: 'metrics', method: RequestMethod.ALL },
+      { path: '.well-known/{*path}', method: RequestMethod.ALL },
     ],
   });
   app.useGlobalPipes(createValidationPipe());

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const appLogger = createAppLogger(config.app);
   Logger.overrideLogger(appLogger);
   const database = await configuredOrEmbeddedDatabase(config, logger);
-  if (config.auth.jwtAccessSecretGenerated) {
+  if (config.auth.jwtAlgorithm === 'HS256' && config.auth.jwtAccessSecretGenerated) {
     logger.warn('JWT_ACCESS_SECRET is not set: using a random secret, so tokens die with this process');
   }
 

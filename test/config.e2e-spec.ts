@@ -23,7 +23,7 @@ describe('configuration checked at start', () => {
   });
 
   it('refuses production without a JWT secret, or with a weak bcrypt cost', () => {
-    const noSecret = start({ NODE_ENV: 'production' });
+    const noSecret = start({ NODE_ENV: 'production', JWT_ALGORITHM: 'HS256' });
     assert.equal(noSecret.code, 1);
     assert.equal(noSecret.stderr, 'Invalid configuration: JWT_ACCESS_SECRET is required when NODE_ENV=production');
     const weak = start({

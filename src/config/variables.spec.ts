@@ -56,7 +56,10 @@ describe('environment validation', () => {
   });
 
   it('in production requires a JWT secret of 32 bytes and bcrypt cost of at least 10', () => {
-    assert.throws(() => loadConfig({ NODE_ENV: 'production' }), /JWT_ACCESS_SECRET is required/);
+    assert.throws(
+      () => loadConfig({ NODE_ENV: 'production', JWT_ALGORITHM: 'HS256' }),
+      /JWT_ACCESS_SECRET is required/,
+    );
     assert.throws(() => loadConfig({ NODE_ENV: 'production', JWT_ACCESS_SECRET: 'x'.repeat(31) }), /at least 32 bytes/);
     assert.throws(() => loadConfig({ ...PRODUCTION, BCRYPT_ROUNDS: '9' }), /BCRYPT_ROUNDS must be at least 10/);
     assert.equal(loadConfig(PRODUCTION).auth.bcryptRounds, 12);

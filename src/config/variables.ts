@@ -49,6 +49,34 @@ function parseEncryptionKeys(value: string): Buffer[] {
   });
 }
 
+/** A JWK Set as the operator gives it; each key is checked when the key ring is built. */
+export interface JwkSet {
+  keys: Record<string, unknown>[];
+}
+
+/** JWT_SIGNING_KEYS: a JSON JWK Set of private keys, each with a `kid`. */
+function parseJwkSet(value: string): JwkSet {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new ConfigError('JWT_SIGNING_KEYS', 'must be a JSON JWK Set ({"keys": [...]})');
+  }
+  const keys = (parsed as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || keys.length === 0) {
+    throw new ConfigError('JWT_SIGNING_KEYS', 'must be a JSON JWK Set with at least one key');
+  }
+  for (const key of keys) {
+    if (typeof key !== 'object' || key === null || typeof (key as { kid?: unknown }).kid !== 'string') {
+      throw new ConfigError('JWT_SIGNING_KEYS', 'every key needs a "kid"');
+    }
+    if (typeof (key as { d?: unknown }).d !== 'string') {
+      throw new ConfigError('JWT_SIGNING_KEYS', 'every key must be a private key (with "d")');
+    }
+  }
+  return { keys: keys as Record<string, unknown>[] };
+}
+
 const schema = {
   app: {
     nodeEnv: oneOf('NODE_ENV', ['development', 'production', 'test'], {
@@ -106,6 +134,29 @@ const schema = {
       check: (value) => (Buffer.byteLength(value) < 32 ? 'must be at least 32 bytes long' : null),
       description: 'HS256 signing key',
     }),
+    jwtAlgorithm: oneOf('JWT_ALGORITHM', ['ES256', 'EdDSA', 'RS256', 'HS256'], {
+      default: 'ES256',
+      description: 'access token signing algorithm (pinned)',
+    }),
+    jwtSigningKeys: custom<JwkSet | undefined>('JWT_SIGNING_KEYS', {
+      secret: true,
+      default: undefined,
+      shownDefault: 'unset: managed keys',
+      parse: parseJwkSet,
+      description: 'operator-managed private signing keys (a JWK Set)',
+    }),
+    jwtKeyRotationDays: int('JWT_KEY_ROTATION_DAYS', {
+      default: 30,
+      min: 1,
+      max: 3650,
+      description: 'days a managed key signs before the next one takes over',
+    }),
+    jwtKeyPublishAheadSeconds: int('JWT_KEY_PUBLISH_AHEAD_SECONDS', {
+      default: 600,
+      min: 1,
+      max: 86_400,
+      description: 'seconds a new managed key is published before it signs',
+    }),
     jwtAccessTtl: lifetime('JWT_ACCESS_TTL', 900, 86_400, 'access token lifetime, seconds'),
     jwtIssuer: text('JWT_ISSUER', { default: 'latch', description: 'token issuer' }),
     jwtAudience: text('JWT_AUDIENCE', { default: 'latch', description: 'token audience' }),
@@ -116,6 +167,12 @@ const schema = {
       min: 0,
       max: 300,
       description: 'window in which a rotated refresh token returns the same pair',
+    }),
+    refreshIdleTtl: int('REFRESH_IDLE_TTL', {
+      default: 0,
+      min: 0,
+      max: 31_536_000,
+      description: 'seconds a session may go without a refresh; 0: no idle limit',
     }),
     bcryptRounds: int('BCRYPT_ROUNDS', { default: 12, min: 4, max: 31, description: 'bcrypt cost' }),
     bcryptConcurrency: int('BCRYPT_CONCURRENCY', {
@@ -277,7 +334,7 @@ export type ThrottleConfig = LatchConfig['throttle'];
 /** Rules across variables, checked once every variable has parsed. */
 const RULES: ((config: LatchConfig) => void)[] = [
   ({ app, auth }) => {
-    if (app.production && auth.jwtAccessSecretGenerated) {
+    if (app.production && auth.jwtAlgorithm === 'HS256' && auth.jwtAccessSecretGenerated) {
       throw new ConfigError('JWT_ACCESS_SECRET', 'is required when NODE_ENV=production');
     }
   },

@@ -12,6 +12,7 @@ import { MailOutboxEntity } from '../modules/mail/mail-outbox.entity';
 import { MfaChallengeEntity } from '../modules/mfa/mfa-challenge.entity';
 import { MfaFactorEntity } from '../modules/mfa/mfa-factor.entity';
 import { RecoveryCodeEntity } from '../modules/mfa/recovery-code.entity';
+import { SigningKeyEntity } from '../modules/keys/signing-key.entity';
 import { OneTimeTokenEntity } from '../modules/tokens/one-time-token.entity';
 import { RefreshSessionEntity } from '../modules/tokens/refresh-session.entity';
 import { RefreshTokenHistoryEntity } from '../modules/tokens/refresh-token-history.entity';
@@ -22,6 +23,7 @@ import { MailOutbox1763700001000 } from './migrations/1763700001000-mail-outbox'
 import { AuthEvents1763700002000 } from './migrations/1763700002000-auth-events';
 import { MailOutboxSealedSecrets1763700004100 } from './migrations/1763700004100-mail-outbox-sealed-secrets';
 import { Mfa1763700005000 } from './migrations/1763700005000-mfa';
+import { SigningKeys1763700006000 } from './migrations/1763700006000-signing-keys';
 
 /** Every table's entity (src/database/sql.ts: one entity per table, owned by one module). */
 export const ENTITIES = [
@@ -37,6 +39,7 @@ export const ENTITIES = [
   MfaFactorEntity,
   RecoveryCodeEntity,
   MfaChallengeEntity,
+  SigningKeyEntity,
 ];
 export const MIGRATIONS = [
   InitialSchema1763700000000,
@@ -45,6 +48,7 @@ export const MIGRATIONS = [
   PasswordResetRequests1763700003000,
   MailOutboxSealedSecrets1763700004100,
   Mfa1763700005000,
+  SigningKeys1763700006000,
 ];
 
 // Every wait on PostgreSQL is bounded, so that a database that stops answering (connections open,

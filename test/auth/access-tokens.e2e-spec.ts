@@ -23,7 +23,7 @@ describe('access tokens on the wire', () => {
   let claims: Record<string, unknown>;
 
   before(async () => {
-    t = await createTestApp();
+    t = await createTestApp({ env: { JWT_ALGORITHM: 'HS256' } });
     user = await registerAndLogin(t.api);
     claims = claimsOf(user.accessToken);
   });

@@ -159,7 +159,7 @@ describe('well-signed tokens with odd claims are 401 invalid_token', () => {
   let admin: LoggedIn;
   let claims: Record<string, unknown>;
   before(async () => {
-    t = await createTestApp();
+    t = await createTestApp({ env: { JWT_ALGORITHM: 'HS256' } });
     const registered = await registerUser(t.api);
     await query(t.databaseUrl, `UPDATE users SET roles = '{user,admin}' WHERE id = $1`, [registered.id]);
     admin = await login(t.api, registered);

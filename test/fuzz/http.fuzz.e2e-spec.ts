@@ -71,7 +71,9 @@ describe('HTTP fuzzing: every operation of the OpenAPI document keeps the contra
   let operations: Operation[];
 
   before(async () => {
-    t = await createTestApp({ env: { RATE_LIMIT_ENABLED: 'false', BCRYPT_ROUNDS: '4' } });
+    // HS256 with the test secret, so the forged tokens carrying odd claims pass the signature check and
+    // reach the claim checks behind it.
+    t = await createTestApp({ env: { RATE_LIMIT_ENABLED: 'false', BCRYPT_ROUNDS: '4', JWT_ALGORITHM: 'HS256' } });
     port = Number(new URL(t.root.baseUrl).port);
     // The keeper is never named to the fuzzer: it must simply still be served at the end.
     keeper = await registerAndLogin(t.api);

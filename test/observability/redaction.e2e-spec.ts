@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { uniqueEmail } from '../factories/users';
+import { login, registerUser, uniqueEmail } from '../factories/users';
 import { linkToken, SmtpSink } from '../mail/smtp-sink';
-import { createTestApp, TestApp } from '../utils/create-test-app';
+import { SecretBox } from '../../src/modules/crypto/secret-box.service';
+import { createTestApp, TEST_ENCRYPTION_KEY, TestApp } from '../utils/create-test-app';
+import { query } from '../utils/database';
 import { LogCapture } from './log-capture';
 
 const APP_URL = 'https://app.example.test';
@@ -115,5 +117,33 @@ describe('secrets in logs', () => {
       assert.ok(!text.includes(value), `${name} does not appear in the logs`);
     }
     assert.ok(!text.includes(unique), 'no fragment of any known secret appears');
+  });
+
+  it('keeps signing-key material out of the logs and the answers', async () => {
+    const user = await registerUser(t.api);
+    await query(t.databaseUrl, `UPDATE users SET roles = '{user,admin}' WHERE id = $1`, [user.id]);
+    const admin = await login(t.api, user);
+    const rotated = await t.api.post('/keys/rotate', {}, { token: admin.accessToken });
+    assert.equal(rotated.status, 200);
+    const next = rotated.body.find((k: { state: string }) => k.state === 'next');
+    assert.equal((await t.api.post(`/keys/${next.kid}/revoke`, {}, { token: admin.accessToken })).status, 200);
+    const answers = JSON.stringify([
+      rotated.body,
+      (await t.api.get('/keys', { token: admin.accessToken })).body,
+      (await t.root.get('/.well-known/jwks.json')).body,
+    ]);
+    const box = new SecretBox([Buffer.from(TEST_ENCRYPTION_KEY, 'base64')]);
+    const rows = await query<{ kid: string; private_sealed: string }>(
+      t.databaseUrl,
+      'SELECT kid, private_sealed FROM signing_keys',
+    );
+    assert.ok(rows.length >= 2);
+    for (const row of rows) {
+      const d = (JSON.parse(box.open(row.private_sealed, `signing_keys.private:${row.kid}`)) as { d: string }).d;
+      assert.ok(d.length > 20);
+      assert.ok(!logs.text.includes(d), `the private part of ${row.kid} is not logged`);
+      assert.ok(!answers.includes(d), `the private part of ${row.kid} is not answered`);
+      assert.ok(!logs.text.includes(row.private_sealed), 'the sealed form is not logged either');
+    }
   });
 });

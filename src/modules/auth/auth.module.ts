@@ -21,10 +21,12 @@ import { PasswordResetService } from './password-reset.service';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { JwtStrategy } from './strategies/jwt.strategy';
 import { LocalStrategy } from './strategies/local.strategy';
+import { TokenIntrospectionController } from './token-introspection.controller';
+import { TokenIntrospectionService } from './token-introspection.service';
 
 @Module({
   imports: [PassportModule, UsersModule, TokensModule, MailModule, MfaModule],
-  controllers: [AuthController, OAuthTokenController, AccountRecoveryController, MfaController],
+  controllers: [AuthController, OAuthTokenController, AccountRecoveryController, MfaController, TokenIntrospectionController],
   providers: [
     AuthService,
     PasswordHasher,
@@ -39,6 +41,7 @@ import { LocalStrategy } from './strategies/local.strategy';
     EmailVerificationService,
     MailRequestQuota,
     MfaSignInService,
+    TokenIntrospectionService,
   ],
   exports: [AuthService, PasswordHasher, JwtAuthGuard],
 })

@@ -17,6 +17,7 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import type { LatchConfig } from '../../config/configuration';
 import { RedisService } from '../../redis/redis.service';
+import { encryptionKeys } from '../crypto/encryption-keys';
 import { BoundedCounterMap } from './bounded-counter-map';
 import { CounterStore } from './counter-store';
 
@@ -84,7 +85,12 @@ export class LoginProtectionService implements OnApplicationShutdown {
 
   constructor(redis: RedisService, config: ConfigService<LatchConfig, true>) {
     this.enabled = config.get('throttle', { infer: true }).enabled;
-    this.identifierKey = identifierKeyFrom(config.get('auth', { infer: true }).jwtAccessSecret);
+    const auth = config.get('auth', { infer: true });
+    // With asymmetric tokens JWT_ACCESS_SECRET is usually unset (random per process): then the
+    // first ENCRYPTION_KEY (required in production) keys the hashes, the same on every instance.
+    this.identifierKey = auth.jwtAccessSecretGenerated
+      ? identifierKeyFrom(encryptionKeys(config.get('crypto', { infer: true }))[0]!.toString('base64'))
+      : identifierKeyFrom(auth.jwtAccessSecret);
     this.store = new CounterStore(redis, new Logger('LoginProtection'), 'per-account sign-in limits');
     this.sweep = setInterval(() => this.evictExpired(), MEMORY_SWEEP_MS).unref();
   }
@@ -197,8 +203,8 @@ export class LoginProtectionService implements OnApplicationShutdown {
 }
 
 /**
- * The key of identifierHash, derived from the server's secret (JWT_ACCESS_SECRET, required in
- * production) with its own label, so the hashes cannot be reversed by hashing a list of addresses.
+ * The key of identifierHash, derived from the server's secret (JWT_ACCESS_SECRET, else the first
+ * ENCRYPTION_KEY) with its own label, so the hashes cannot be reversed by hashing a list of addresses.
  */
 function identifierKeyFrom(secret: string): Buffer {
   return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), '', 'latch/login-identifier/v1', 32));

@@ -41,8 +41,12 @@ export class RefreshSessionsRepository {
     return created;
   }
 
-  /** Replaces the current token of a live session; null when the token is not current. */
-  rotate(oldHash: Buffer, newHash: Buffer): Promise<RotatedSession | null> {
+  /**
+   * Replaces the current token of a live session; null when the token is not current, or when the
+   * session went `idleSeconds` (> 0) without a refresh. `expires_at` comes back as the nearer of the
+   * absolute limit and the new idle limit.
+   */
+  rotate(oldHash: Buffer, newHash: Buffer, idleSeconds = 0): Promise<RotatedSession | null> {
     return row<Session, 'id' | 'userId' | 'expiresAt' | 'rotatedAt'>(
       this.db,
       `WITH rotated AS (
@@ -50,13 +54,16 @@ export class RefreshSessionsRepository {
             SET previous_token_hash = token_hash, token_hash = $2, rotated_at = now(),
                 last_used_at = now(), grace_ciphertext = NULL
           WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()
-          RETURNING id, user_id, expires_at, rotated_at
+            AND ($3::int = 0 OR coalesce(rotated_at, created_at) > now() - make_interval(secs => $3::int))
+          RETURNING id, user_id, rotated_at,
+                    CASE WHEN $3::int > 0 THEN least(expires_at, now() + make_interval(secs => $3::int))
+                         ELSE expires_at END AS expires_at
        ), remembered AS (
          INSERT INTO refresh_token_history (token_hash, session_id)
          SELECT $1, id FROM rotated
        )
        SELECT id, user_id, expires_at, rotated_at FROM rotated`,
-      [oldHash, newHash],
+      [oldHash, newHash, idleSeconds],
     ) as Promise<RotatedSession | null>;
   }
 
@@ -95,6 +102,18 @@ export class RefreshSessionsRepository {
       `SELECT id, user_id, expires_at FROM refresh_sessions
         WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()`,
       [sessionId],
+    );
+  }
+
+  /** The live session whose current refresh token this is (introspection and RFC 7009 revocation). */
+  findLiveByToken(
+    hash: Buffer,
+  ): Promise<Pick<Session, 'id' | 'userId' | 'expiresAt' | 'createdAt' | 'rotatedAt'> | null> {
+    return row<Session, 'id' | 'userId' | 'expiresAt' | 'createdAt' | 'rotatedAt'>(
+      this.db,
+      `SELECT id, user_id, expires_at, created_at, rotated_at FROM refresh_sessions
+        WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()`,
+      [hash],
     );
   }
 

@@ -13,9 +13,16 @@ export const TOKEN_CLEANUP_LOCK_KEY = 7_411_006;
 export class CleanupSession {
   constructor(private readonly runner: QueryRunner) {}
 
-  /** Live sessions past their expiry (their tokens are refused anyway). */
-  deleteExpiredSessions(limit: number): Promise<number> {
-    return deleteBatch(this.runner, 'refresh_sessions', 'revoked_at IS NULL AND expires_at < now()', [], limit);
+  /** Live sessions past their expiry or idle limit (`idleSeconds` > 0; their tokens are refused anyway). */
+  deleteExpiredSessions(limit: number, idleSeconds = 0): Promise<number> {
+    return deleteBatch(
+      this.runner,
+      'refresh_sessions',
+      `revoked_at IS NULL AND (expires_at < now()
+         OR ($1::int > 0 AND coalesce(rotated_at, created_at) < now() - make_interval(secs => $1::int)))`,
+      [idleSeconds],
+      limit,
+    );
   }
 
   /**

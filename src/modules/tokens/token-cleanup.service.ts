@@ -25,6 +25,8 @@ export interface CleanupReport {
 export interface CleanupSettings {
   revokedTokenRetentionDays: number;
   refreshReuseGraceSeconds: number;
+  /** REFRESH_IDLE_TTL: sessions idle this long are removed too; 0: no idle limit. */
+  refreshIdleTtl?: number;
 }
 
 @Injectable()
@@ -42,6 +44,7 @@ export class TokenCleanupService {
     this.settings = {
       revokedTokenRetentionDays: auth.revokedTokenRetentionDays,
       refreshReuseGraceSeconds: auth.refreshReuseGraceSeconds,
+      refreshIdleTtl: auth.refreshIdleTtl,
     };
   }
 
@@ -57,7 +60,7 @@ export class TokenCleanupService {
       const { revokedTokenRetentionDays: days, refreshReuseGraceSeconds: grace } = this.settings;
       const batches = (step: (limit: number) => Promise<number>) => this.inBatches(step);
       return {
-        expiredSessions: await batches((n) => session.deleteExpiredSessions(n)),
+        expiredSessions: await batches((n) => session.deleteExpiredSessions(n, this.settings.refreshIdleTtl ?? 0)),
         revokedSessions: await batches((n) => session.deleteRevokedSessions(days, n)),
         graceCiphertexts: await batches((n) => session.clearGraceCiphertexts(grace, n)),
         oneTimeTokens: await batches((n) => session.deleteSpentOneTimeTokens(n)),

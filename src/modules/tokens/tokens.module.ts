@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { JwtModule } from '@nestjs/jwt';
+import { KeysModule } from '../keys/keys.module';
 import { MailOutboxModule } from '../mail/mail-outbox.module';
 import { AccessTokenService } from './access-token.service';
 import { OneTimeTokensRepository } from './one-time-tokens.repository';
@@ -11,7 +11,7 @@ import { TokenCleanupTask } from './token-cleanup.task';
 import { TokensService } from './tokens.service';
 
 @Module({
-  imports: [JwtModule.register({}), MailOutboxModule],
+  imports: [KeysModule, MailOutboxModule],
   providers: [
     RefreshSessionsRepository,
     TokensService,

@@ -90,6 +90,11 @@ export class TokensService {
       meta,
       this.auth.maxSessionsPerUser,
     );
+    if (this.auth.refreshIdleTtl > 0) {
+      // The nearer of the two limits, for refreshExpiresIn and the access token's cap.
+      const idleEnd = Date.now() + this.auth.refreshIdleTtl * 1000;
+      if (idleEnd < session.expiresAt.getTime()) session.expiresAt = new Date(idleEnd);
+    }
     if (ended.length > 0) {
       await this.forgetSessions(ended);
       // The user still has the session just started, so this never ends their last one.
@@ -107,7 +112,7 @@ export class TokensService {
   async refresh(presented: string, client: ClientInfo): Promise<RefreshOutcome> {
     const oldHash = hashToken(presented);
     const refreshToken = newOpaqueToken();
-    const session = await this.sessions.rotate(oldHash, hashToken(refreshToken));
+    const session = await this.sessions.rotate(oldHash, hashToken(refreshToken), this.auth.refreshIdleTtl);
     if (session) return { kind: 'rotated', session, refreshToken };
     return this.resolveReplacedToken(presented, oldHash, client);
   }
@@ -178,6 +183,14 @@ export class TokensService {
       () => this.sessions.getLive(sessionId),
       LIVE_SESSION_CODEC,
     );
+  }
+
+  /** The live session a refresh token belongs to now, or null (unknown, replaced, revoked, expired). */
+  findLiveByRefreshToken(
+    presented: string,
+  ): Promise<{ id: string; userId: string; expiresAt: Date; createdAt: Date; rotatedAt: Date | null } | null> {
+    if (presented.length === 0 || presented.length > 1024) return Promise.resolve(null);
+    return this.sessions.findLiveByToken(hashToken(presented));
   }
 
   listSessions(userId: string): Promise<SessionRow[]> {

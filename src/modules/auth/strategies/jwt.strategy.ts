@@ -1,21 +1,13 @@
-// Bearer tokens: signature, algorithm, issuer, audience, expiry and typ are checked by jsonwebtoken;
-// then the session must still be live and the user active, so logout and revocation act at once.
+// Bearer tokens: signature, pinned algorithm, kid, issuer, audience, expiry and typ are checked by
+// AccessTokenService (jose, keys from memory); then the claims' shapes, and the session must still
+// be live and the user active, so logout and revocation act at once.
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import { PassportStrategy } from '@nestjs/passport';
-import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AppError, ErrorCode } from '../../../common/errors/app-error';
 import type { AuthContext } from '../auth-context';
-import type { LatchConfig } from '../../../config/configuration';
-import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYP, accessTokenKey } from '../../tokens/access-token.service';
+import { AccessTokenService, VerifiedAccessToken } from '../../tokens/access-token.service';
 import { TokensService } from '../../tokens/tokens.service';
 import type { Role } from '../../users/role';
 import { UsersService } from '../../users/users.service';
-
-interface CompleteJwt {
-  header: { typ?: unknown; alg?: unknown };
-  payload: { sub?: unknown; sid?: unknown; exp?: unknown; iat?: unknown; jti?: unknown; roles?: unknown };
-}
 
 interface AccessClaims {
   sub: string;
@@ -32,8 +24,8 @@ const MAX_ROLES = 8;
  * The claims' shapes, checked before any of them reaches a query or a cache key: a token signed
  * with our key but carrying odd claims (a leaked retired key, a future bug) is a 401, never a 500.
  */
-function accessClaims(payload: CompleteJwt['payload']): AccessClaims | undefined {
-  const { sub, sid, exp, iat, jti, roles } = payload;
+function accessClaims(payload: VerifiedAccessToken['payload']): AccessClaims | undefined {
+  const { sub, sid, exp, iat, jti, roles } = payload as Record<string, unknown>;
   if (typeof sub !== 'string' || !UUID.test(sub)) return undefined;
   if (typeof sid !== 'string' || !UUID.test(sid)) return undefined;
   if (typeof exp !== 'number' || !Number.isFinite(exp)) return undefined;
@@ -50,35 +42,34 @@ function unauthorized(): AppError {
 }
 
 @Injectable()
-export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+export class JwtStrategy {
   constructor(
-    config: ConfigService<LatchConfig, true>,
+    private readonly accessTokens: AccessTokenService,
     private readonly tokens: TokensService,
     private readonly users: UsersService,
-  ) {
-    const auth = config.get('auth', { infer: true });
-    super({
-      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      // A KeyObject (passed through to jsonwebtoken; the typings only name string | Buffer).
-      secretOrKey: accessTokenKey(auth.jwtAccessSecret) as unknown as Buffer,
-      algorithms: [ACCESS_TOKEN_ALGORITHM],
-      issuer: auth.jwtIssuer,
-      audience: auth.jwtAudience,
-      ignoreExpiration: false,
-      jsonWebTokenOptions: { complete: true },
-    });
+  ) {}
+
+  /** The caller a bearer token stands for; 401 for any token that is not a live session's. */
+  async authenticate(token: string): Promise<AuthContext> {
+    const checked = await this.check(token);
+    if (!checked) throw unauthorized();
+    return checked.auth;
   }
 
-  async validate(jwt: CompleteJwt): Promise<AuthContext> {
-    const { header, payload } = jwt;
-    if (header.typ !== ACCESS_TOKEN_TYP || header.alg !== ACCESS_TOKEN_ALGORITHM) throw unauthorized();
-    const claims = accessClaims(payload);
-    if (!claims) throw unauthorized();
+  /** The caller and the verified claims, or undefined for any token that is not a live session's. */
+  async check(token: string): Promise<{ auth: AuthContext; payload: VerifiedAccessToken['payload'] } | undefined> {
+    const verified = await this.accessTokens.verify(token);
+    if (!verified) return undefined;
+    const claims = accessClaims(verified.payload);
+    if (!claims) return undefined;
     const { sub, sid, exp } = claims;
     // Both ids come from the verified signature, so on a cold cache the two lookups run side by side.
     const [session, user] = await Promise.all([this.tokens.getLiveSession(sid), this.users.getById(sub)]);
-    if (!session || session.userId !== sub) throw unauthorized();
-    if (!user || user.status !== 'active') throw unauthorized();
-    return { userId: sub, sessionId: sid, roles: user.roles, tokenExpiresAt: new Date(exp * 1000), user };
+    if (!session || session.userId !== sub) return undefined;
+    if (!user || user.status !== 'active') return undefined;
+    return {
+      auth: { userId: sub, sessionId: sid, roles: user.roles, tokenExpiresAt: new Date(exp * 1000), user },
+      payload: verified.payload,
+    };
   }
 }
