@@ -26,7 +26,13 @@ import { TokenIntrospectionService } from './token-introspection.service';
 
 @Module({
   imports: [PassportModule, UsersModule, TokensModule, MailModule, MfaModule],
-  controllers: [AuthController, OAuthTokenController, AccountRecoveryController, MfaController, TokenIntrospectionController],
+  controllers: [
+    AuthController,
+    OAuthTokenController,
+    AccountRecoveryController,
+    MfaController,
+    TokenIntrospectionController,
+  ],
   providers: [
     AuthService,
     PasswordHasher,
