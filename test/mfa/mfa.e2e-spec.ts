@@ -422,7 +422,8 @@ describe('multi-factor secrets and ENCRYPTION_KEY', () => {
   const OTHER_KEY = Buffer.alloc(32, 'another latch test encryption key').toString('base64');
 
   it('refuses to start with a key that does not open the stored secrets, and re-seals after a rotation', async () => {
-    const first = await createTestApp();
+    // HS256: no managed signing keys in this database, whose own check would refuse the start first.
+    const first = await createTestApp({ env: { JWT_ALGORITHM: 'HS256' } });
     const user = await enrol(first.api);
     // Booted by hand (not createTestApp) so that the instance that refuses can still be closed.
     const refused = await createApp(
@@ -430,6 +431,7 @@ describe('multi-factor secrets and ENCRYPTION_KEY', () => {
         NODE_ENV: 'test',
         DATABASE_URL: first.databaseUrl,
         DATA_DIR: first.dataDir,
+        JWT_ALGORITHM: 'HS256',
         JWT_ACCESS_SECRET: TEST_JWT_SECRET,
         ENCRYPTION_KEY: OTHER_KEY,
         LOG_LEVEL: 'fatal',
@@ -443,7 +445,7 @@ describe('multi-factor secrets and ENCRYPTION_KEY', () => {
     }
     const rotated = await createTestApp({
       databaseUrl: first.databaseUrl,
-      env: { ENCRYPTION_KEY: `${OTHER_KEY},${TEST_ENCRYPTION_KEY}` },
+      env: { JWT_ALGORITHM: 'HS256', ENCRYPTION_KEY: `${OTHER_KEY},${TEST_ENCRYPTION_KEY}` },
     });
     try {
       const [before] = await query<{ secret: string }>(rotated.databaseUrl, 'SELECT secret FROM mfa_factors');
