@@ -104,7 +104,10 @@ function setupOpenApi(app: NestFastifyApplication): void {
           { type: 'oauth2', flows: { password: { tokenUrl: `/${API_PREFIX}/auth/token`, scopes: {} } } },
           OAUTH2_SCHEME,
         )
-        .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'an API key (latch_…)' }, API_KEY_SCHEME)
+        .addApiKey(
+          { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'an API key (latch_…)' },
+          API_KEY_SCHEME,
+        )
         .build(),
       { extraModels: [ProblemDetailsSchema] },
     );

@@ -12,7 +12,7 @@ import { RedisService } from '../../src/redis/redis.service';
 import { createKey, problemCode, withKey } from './helpers';
 
 describe('API keys across instances', { skip: SKIP_WITHOUT_REDIS }, () => {
-  it('refuses a deleted key and a disabled owner\'s key on the other instance within 1 s', async () => {
+  it("refuses a deleted key and a disabled owner's key on the other instance within 1 s", async () => {
     const [a, b] = await createInstancesSharingRedis({});
     try {
       const user = await registerAndLogin(a.api);

@@ -22,7 +22,11 @@ describe('API keys', () => {
 
   it('creates a key shown once, uses it, lists it without the secret, deletes it, and audits both', async () => {
     const user = await registerAndLogin(t.api);
-    const created = await t.api.post('/api-keys', { name: '  CI deploys ', scopes: ['profile'] }, { token: user.accessToken });
+    const created = await t.api.post(
+      '/api-keys',
+      { name: '  CI deploys ', scopes: ['profile'] },
+      { token: user.accessToken },
+    );
     assert.equal(created.status, 201);
     assert.equal(created.headers.get('cache-control'), 'no-store');
     const key = created.body;
@@ -53,7 +57,9 @@ describe('API keys', () => {
       'scopes',
     ]);
     assert.ok(!listed.text.includes(key.key), 'the list never shows the key');
-    const stored = await query<{ key_hash: string }>(t.databaseUrl, 'SELECT key_hash FROM api_keys WHERE id = $1', [key.id]);
+    const stored = await query<{ key_hash: string }>(t.databaseUrl, 'SELECT key_hash FROM api_keys WHERE id = $1', [
+      key.id,
+    ]);
     assert.match(stored[0]!.key_hash, /^[0-9a-f]{64}$/);
     assert.ok(!JSON.stringify(stored).includes(key.key.slice(6)), 'only a hash is stored');
 
@@ -101,7 +107,11 @@ describe('API keys', () => {
       await t.api.get('/api-keys', k),
       await t.api.delete(`/api-keys/${profile.id}`, k),
       await t.api.patch('/users/me', { displayName: 'x' }, k),
-      await t.api.post('/auth/password/change', { currentPassword: GOOD_PASSWORD, newPassword: 'Another long passphrase 9' }, k),
+      await t.api.post(
+        '/auth/password/change',
+        { currentPassword: GOOD_PASSWORD, newPassword: 'Another long passphrase 9' },
+        k,
+      ),
       await t.api.post('/auth/logout', undefined, k),
       await t.api.post('/auth/logout-all', undefined, k),
       await t.api.get('/auth/sessions', k),
@@ -165,7 +175,9 @@ describe('API keys', () => {
     const deleted = await createKey(t.api, user.accessToken, { scopes: ['profile'] });
     await t.api.delete(`/api-keys/${deleted.id}`, { token: user.accessToken });
     const expired = await createKey(t.api, user.accessToken, { scopes: ['profile'] });
-    await query(t.databaseUrl, `UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [expired.id]);
+    await query(t.databaseUrl, `UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [
+      expired.id,
+    ]);
     const victim = await registerAndLogin(t.api);
     const ofDisabled = await createKey(t.api, victim.accessToken, { scopes: ['profile'] });
     assert.equal((await t.api.get('/users/me', withKey(ofDisabled.key))).status, 200);
@@ -242,7 +254,7 @@ describe('API keys', () => {
     assert.equal((await t.api.get('/auth/verify', withKey(adminKey.key))).status, 200);
   });
 
-  it('lets an admin list and delete any user\'s keys, audited with the admin as actor', async () => {
+  it("lets an admin list and delete any user's keys, audited with the admin as actor", async () => {
     const user = await registerAndLogin(t.api);
     const key = await createKey(t.api, user.accessToken, { scopes: ['profile'] });
     const listed = await t.api.get(`/users/${user.id}/api-keys`, { token: admin.accessToken });
@@ -257,7 +269,10 @@ describe('API keys', () => {
       404,
       'the key must belong to the user named',
     );
-    assert.equal((await t.api.delete(`/users/${user.id}/api-keys/${key.id}`, { token: admin.accessToken })).status, 204);
+    assert.equal(
+      (await t.api.delete(`/users/${user.id}/api-keys/${key.id}`, { token: admin.accessToken })).status,
+      204,
+    );
     assert.equal((await t.api.get('/users/me', withKey(key.key))).status, 401);
     const rows = await query<{ actor_id: string }>(
       t.databaseUrl,
@@ -295,7 +310,9 @@ describe('API keys', () => {
     assert.equal(problemCode(over), 'VALIDATION_FAILED');
     assert.match(over.body.detail, /at most 3 API keys/);
     // An expired key no longer counts; a deleted one neither.
-    await query(t.databaseUrl, `UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [keys[0]!.id]);
+    await query(t.databaseUrl, `UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [
+      keys[0]!.id,
+    ]);
     await createKey(t.api, user.accessToken);
     await t.api.delete(`/api-keys/${keys[1]!.id}`, { token: user.accessToken });
     await createKey(t.api, user.accessToken);

@@ -103,7 +103,11 @@ describe('secrets in logs', () => {
       headers: { 'content-type': 'application/json' },
     });
     // A real API key: created, used, presented where it is refused, and echoed in a query string.
-    const created = await t.api.post('/api-keys', { name: 'redaction', scopes: ['profile'] }, { token: again.body.accessToken });
+    const created = await t.api.post(
+      '/api-keys',
+      { name: 'redaction', scopes: ['profile'] },
+      { token: again.body.accessToken },
+    );
     assert.equal(created.status, 201);
     secrets.apiKey = created.body.key;
     assert.equal((await t.api.get('/users/me', { headers: { 'x-api-key': created.body.key } })).status, 200);

@@ -137,7 +137,7 @@ export class AuthController {
   @ApiOperation({ summary: 'Check an access token or an API key (for other services)' })
   @ApiExtraModels(VerifyResponse, ApiKeyVerifyResponse)
   @ApiOkResponse({
-    description: 'the token\'s session, or (X-API-Key) the key and its scopes',
+    description: "the token's session, or (X-API-Key) the key and its scopes",
     schema: { oneOf: [{ $ref: getSchemaPath(VerifyResponse) }, { $ref: getSchemaPath(ApiKeyVerifyResponse) }] },
   })
   @ApiProblems(400, 401)

@@ -23,7 +23,12 @@ import { toUserResponse } from '../users/dto/user.response';
 import type { UserEntity } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import type { RegisterDto } from './dto/register.dto';
-import type { ApiKeyVerifyResponse, SessionResponse, TokenPairResponse, VerifyResponse } from './dto/token-pair.response';
+import type {
+  ApiKeyVerifyResponse,
+  SessionResponse,
+  TokenPairResponse,
+  VerifyResponse,
+} from './dto/token-pair.response';
 import { EmailVerificationService } from './email-verification.service';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { assertPasswordAllowed } from './passwords/password-policy';

@@ -17,7 +17,10 @@ describe('KeyedHash', () => {
 
   it('offers the digests under every key after a rotation, the current one first', () => {
     const rotated = new KeyedHash([current, old]).digests('v', 'p');
-    assert.deepEqual(rotated, [new KeyedHash([current]).digests('v', 'p')[0], new KeyedHash([old]).digests('v', 'p')[0]]);
+    assert.deepEqual(rotated, [
+      new KeyedHash([current]).digests('v', 'p')[0],
+      new KeyedHash([old]).digests('v', 'p')[0],
+    ]);
   });
 
   it('compares digests in constant time and refuses different lengths', () => {

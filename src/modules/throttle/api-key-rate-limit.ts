@@ -33,13 +33,25 @@ export class ApiKeyRateLimit {
 
   /** Counts a request of a valid key; 429 RATE_LIMITED once the key is over its budget. */
   async hitKey(keyId: string, reply: FastifyReply): Promise<void> {
-    await this.hit('apiKey', `apiKey:${keyId}`, this.perKey, reply, 'Too many requests with this API key; wait and try again.');
+    await this.hit(
+      'apiKey',
+      `apiKey:${keyId}`,
+      this.perKey,
+      reply,
+      'Too many requests with this API key; wait and try again.',
+    );
   }
 
   /** Counts a refused key against its client address; 429 once the address is over its budget. */
   async hitFailure(ip: string, reply: FastifyReply): Promise<void> {
     const tracker = normalizeIp(ip, IPV6_CLIENT_PREFIX_BITS);
-    await this.hit('default', `default:${tracker}`, this.perAddress, reply, 'Too many requests from this client; wait and try again.');
+    await this.hit(
+      'default',
+      `default:${tracker}`,
+      this.perAddress,
+      reply,
+      'Too many requests from this client; wait and try again.',
+    );
   }
 
   private async hit(name: string, key: string, limit: number, reply: FastifyReply, message: string): Promise<void> {

@@ -1,16 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsInt,
-  IsOptional,
-  IsString,
-  Length,
-  Matches,
-  Max,
-  Min,
-} from 'class-validator';
+import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { IsStorableText } from '../../../common/validators/storable-text';
 import { MAX_SCOPES, SCOPE_PATTERN } from '../api-key-format';
 
@@ -44,7 +34,11 @@ export class CreateApiKeyDto {
   @Matches(SCOPE_PATTERN, { each: true, message: 'each scope must match ^[a-z][a-z0-9:._-]{0,63}$' })
   scopes?: string[];
 
-  @ApiPropertyOptional({ minimum: 1, maximum: MAX_EXPIRES_IN_DAYS, description: 'days until the key expires; none: never' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: MAX_EXPIRES_IN_DAYS,
+    description: 'days until the key expires; none: never',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
