@@ -8,7 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import { AppModule } from './app.module';
 import { AppError, ErrorCode } from './common/errors/app-error';
 import { registerHttpEdge, sendClientError, sendFrameworkError } from './common/http/http-edge';
-import { BEARER_SCHEME, OAUTH2_SCHEME, ProblemDetailsSchema } from './common/http/openapi';
+import { API_KEY_SCHEME, BEARER_SCHEME, OAUTH2_SCHEME, ProblemDetailsSchema } from './common/http/openapi';
 import { createValidationPipe } from './common/http/validation';
 import { installRequestScope } from './common/lifecycle/request-scope';
 import type { LatchConfig } from './config/configuration';
@@ -103,6 +103,10 @@ function setupOpenApi(app: NestFastifyApplication): void {
         .addOAuth2(
           { type: 'oauth2', flows: { password: { tokenUrl: `/${API_PREFIX}/auth/token`, scopes: {} } } },
           OAUTH2_SCHEME,
+        )
+        .addApiKey(
+          { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'an API key (latch_…)' },
+          API_KEY_SCHEME,
         )
         .build(),
       { extraModels: [ProblemDetailsSchema] },

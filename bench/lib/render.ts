@@ -161,7 +161,7 @@ export function renderReport(report: RunReport): string {
     scenarios(report),
   );
   out.push(...frameworkRatios(report), '', ...notes(report), '');
-  out.push('Targets (issues 8 and 18, 2-core machine; reported, not enforced):', '', targets(report));
+  out.push('Targets (issues 8, 14 and 18, 2-core machine; reported, not enforced):', '', targets(report));
   if (report.problems.length > 0) {
     out.push('', 'Problems:');
     for (const problem of report.problems) out.push(`- ${problem}`);

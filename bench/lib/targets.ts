@@ -1,4 +1,4 @@
-// The targets of issues 8 and 18 for a 2-core machine, each computed from the run's own baselines
+// The targets of issues 8, 14 and 18 for a 2-core machine, each computed from the run's own baselines
 // (ratios survive a noisy machine better than absolute figures). Reported, never enforced.
 import { ceiling, findResult, RunReport, ScenarioResult, Target } from './results';
 
@@ -111,6 +111,16 @@ function frameworkTargets(report: RunReport): Target[] {
   if (me16) {
     const description = '/users/me c16 DB round trips per request (warm cache)';
     targets.push(target('8', 'me-db', description, me16.dbPerRequest, 'max', 0.01, 'per req'));
+  }
+  const verify16 = findResult(report, 'auth/verify', 16);
+  const keyVerify16 = findResult(report, 'auth/verify (api key)', 16);
+  if (keyVerify16) {
+    const description = '/auth/verify with X-API-Key c16 DB round trips per request (warm cache)';
+    targets.push(target('14', 'verify-key-db', description, keyVerify16.dbPerRequest, 'max', 0.01, 'per req'));
+  }
+  if (keyVerify16 && verify16) {
+    const description = '/auth/verify c16 req/s: X-API-Key ÷ bearer token (same run)';
+    targets.push(target('14', 'verify-key-vs-bearer', description, ratio(keyVerify16, verify16), 'min', 0.9, 'ratio'));
   }
   const refresh16 = findResult(report, 'refresh', 16);
   if (refresh16) {

@@ -11,6 +11,7 @@ import type { Scenario } from './scenario';
 import { storm } from './storm';
 import { usersMe } from './users-me';
 import { verify } from './verify';
+import { verifyApiKey } from './verify-api-key';
 
 export const SCENARIOS: readonly Scenario[] = [
   ceilingBefore,
@@ -19,6 +20,7 @@ export const SCENARIOS: readonly Scenario[] = [
   ceilingAfter,
   usersMe,
   verify,
+  verifyApiKey,
   refresh,
   forgotPassword,
   storm,

@@ -202,6 +202,12 @@ const schema = {
       max: 10_000,
       description: 'live sessions one account may hold; a new sign-in beyond it ends the oldest',
     }),
+    apiKeysMaxPerUser: int('API_KEYS_MAX_PER_USER', {
+      default: 25,
+      min: 1,
+      max: 1_000,
+      description: 'live API keys one account may hold; creating one more is refused',
+    }),
     passwordResetSweepMs: int('PASSWORD_RESET_SWEEP_MS', {
       default: 10_000,
       min: 100,
@@ -304,6 +310,8 @@ const schema = {
         description: 'requests per minute, forgot password',
       }),
     },
+    /** Requests per API key per minute, whatever address they come from. */
+    apiKeyLimit: int('RATE_LIMIT_API_KEY', { default: 600, ...RATE, description: 'requests per minute per API key' }),
   },
 };
 

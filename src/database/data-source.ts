@@ -13,6 +13,7 @@ import { MfaChallengeEntity } from '../modules/mfa/mfa-challenge.entity';
 import { MfaFactorEntity } from '../modules/mfa/mfa-factor.entity';
 import { RecoveryCodeEntity } from '../modules/mfa/recovery-code.entity';
 import { SigningKeyEntity } from '../modules/keys/signing-key.entity';
+import { ApiKeyEntity } from '../modules/api-keys/api-key.entity';
 import { OneTimeTokenEntity } from '../modules/tokens/one-time-token.entity';
 import { RefreshSessionEntity } from '../modules/tokens/refresh-session.entity';
 import { RefreshTokenHistoryEntity } from '../modules/tokens/refresh-token-history.entity';
@@ -24,6 +25,7 @@ import { AuthEvents1763700002000 } from './migrations/1763700002000-auth-events'
 import { MailOutboxSealedSecrets1763700004100 } from './migrations/1763700004100-mail-outbox-sealed-secrets';
 import { Mfa1763700005000 } from './migrations/1763700005000-mfa';
 import { SigningKeys1763700006000 } from './migrations/1763700006000-signing-keys';
+import { ApiKeys1763700007000 } from './migrations/1763700007000-api-keys';
 
 /** Every table's entity (src/database/sql.ts: one entity per table, owned by one module). */
 export const ENTITIES = [
@@ -40,6 +42,7 @@ export const ENTITIES = [
   RecoveryCodeEntity,
   MfaChallengeEntity,
   SigningKeyEntity,
+  ApiKeyEntity,
 ];
 export const MIGRATIONS = [
   InitialSchema1763700000000,
@@ -49,6 +52,7 @@ export const MIGRATIONS = [
   MailOutboxSealedSecrets1763700004100,
   Mfa1763700005000,
   SigningKeys1763700006000,
+  ApiKeys1763700007000,
 ];
 
 // Every wait on PostgreSQL is bounded, so that a database that stops answering (connections open,

@@ -53,8 +53,41 @@ describe('OpenAPI document and Swagger UI', () => {
 
   it('lets protected operations use either scheme, so Authorize works', () => {
     const me = doc.paths['/api/v1/users/me'].get;
-    assert.deepEqual(me.security, [{ bearer: [] }, { oauth2: [] }]);
+    assert.deepEqual(
+      new Set(me.security),
+      new Set([{ bearer: [] }, { oauth2: [] }, { apiKey: [] }]),
+      'GET /users/me also takes an API key',
+    );
+    assert.deepEqual(doc.paths['/api/v1/auth/sessions'].get.security, [{ bearer: [] }, { oauth2: [] }]);
     assert.ok(doc.paths['/api/v1/auth/login'].post.requestBody);
     assert.equal(doc.paths['/api/v1/auth/login'].post.security, undefined);
+  });
+
+  it('offers the API key scheme (X-API-Key) on exactly the routes that take a key', () => {
+    assert.deepEqual(doc.components.securitySchemes.apiKey, {
+      type: 'apiKey',
+      in: 'header',
+      name: 'X-API-Key',
+      description: 'an API key (latch_…)',
+    });
+    const withKey = Object.entries(doc.paths as Record<string, Record<string, { security?: object[] }>>)
+      .flatMap(([path, operations]) =>
+        Object.entries(operations)
+          .filter(([, op]) => op.security?.some((s) => 'apiKey' in s))
+          .map(([method]) => `${method.toUpperCase()} ${path.replace('/api/v1', '')}`),
+      )
+      .sort();
+    for (const route of ['GET /users/me', 'GET /auth/verify', 'POST /auth/introspect', 'GET /users', 'GET /keys']) {
+      assert.ok(withKey.includes(route), `${route} takes a key`);
+    }
+    for (const route of [
+      'POST /api-keys',
+      'GET /api-keys',
+      'PATCH /users/me',
+      'POST /auth/logout',
+      'GET /users/presence/stream',
+    ]) {
+      assert.ok(!withKey.includes(route), `${route} does not take a key`);
+    }
   });
 });

@@ -33,6 +33,12 @@ describe('redactValue', () => {
     assert.ok(!JSON.stringify(out).includes('s3cret-pw'));
   });
 
+  it('scrubs an API key interpolated into text, but not a metric name', () => {
+    const key = 'latch_' + 'Ab3_-'.repeat(8) + 'xyz';
+    assert.equal(redactText(`unknown key ${key} presented`), `unknown key ${REDACTED} presented`);
+    assert.equal(redactText('latch_api_key_requests_total'), 'latch_api_key_requests_total');
+  });
+
   it('survives cycles', () => {
     const a: Record<string, unknown> = { name: 'a' };
     a.self = a;

@@ -102,6 +102,17 @@ describe('secrets in logs', () => {
       raw: `{"email":"${email}","password":"${password}"`,
       headers: { 'content-type': 'application/json' },
     });
+    // A real API key: created, used, presented where it is refused, and echoed in a query string.
+    const created = await t.api.post(
+      '/api-keys',
+      { name: 'redaction', scopes: ['profile'] },
+      { token: again.body.accessToken },
+    );
+    assert.equal(created.status, 201);
+    secrets.apiKey = created.body.key;
+    assert.equal((await t.api.get('/users/me', { headers: { 'x-api-key': created.body.key } })).status, 200);
+    assert.equal((await t.api.get('/api-keys', { headers: { 'x-api-key': created.body.key } })).status, 403);
+    await t.api.get(`/users/me?api_key=${created.body.key}`);
     assert.equal((await t.api.post('/auth/logout', undefined, { token: again.body.accessToken })).status, 204);
 
     const text = logs.text;

@@ -14,6 +14,9 @@ import { resolveStorage, type StorageOption } from './storage.js';
 export type User = components['schemas']['UserResponse'];
 export type RegisterBody = components['schemas']['RegisterDto'];
 type TokenPair = components['schemas']['TokenPairResponse'];
+export type ApiKey = components['schemas']['ApiKeyResponse'];
+export type CreatedApiKey = components['schemas']['CreatedApiKeyResponse'];
+export type CreateApiKeyBody = components['schemas']['CreateApiKeyDto'];
 
 export interface Session {
   user: User;
@@ -62,6 +65,12 @@ export interface LatchClient {
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   /** Typed calls to Latch's own API (openapi-fetch), authenticated like `fetch`. */
   api: Client<paths>;
+  /** The signed-in user's API keys; `create` answers the key itself, this once. */
+  apiKeys: {
+    create(body: CreateApiKeyBody): Promise<CreatedApiKey>;
+    list(): Promise<ApiKey[]>;
+    delete(id: string): Promise<void>;
+  };
   /** Stops the background timer and the cross-tab listeners. */
   close(): void;
 }
@@ -344,6 +353,23 @@ export function createLatchClient(options: LatchClientOptions): LatchClient {
   return {
     api,
     fetch: authFetch,
+
+    apiKeys: {
+      async create(body) {
+        const { data, error, response } = await api.POST('/api/v1/api-keys', { body });
+        if (!data) throw problemError(response, error, 'create API key');
+        return data;
+      },
+      async list() {
+        const { data, error, response } = await api.GET('/api/v1/api-keys');
+        if (!data) throw problemError(response, error, 'list API keys');
+        return data;
+      },
+      async delete(id) {
+        const { error, response } = await api.DELETE('/api/v1/api-keys/{id}', { params: { path: { id } } });
+        if (!response.ok) throw problemError(response, error, 'delete API key');
+      },
+    },
 
     async login(credentials) {
       const { data, error, response } = await raw.POST('/api/v1/auth/login', { body: credentials });

@@ -1,6 +1,9 @@
 // @latch-auth/client: a typed client for Latch that refreshes once for any number of concurrent requests and tabs.
 export { createLatchClient } from './client.js';
 export type {
+  ApiKey,
+  CreateApiKeyBody,
+  CreatedApiKey,
   LatchClient,
   LatchClientOptions,
   LoginResult,

@@ -24,6 +24,9 @@ export const DomainEvent = {
   MfaDisabled: 'auth.mfa.disabled',
   RecoveryCodesRegenerated: 'auth.mfa.recovery_codes_regenerated',
   RecoveryCodeUsed: 'auth.mfa.recovery_code_used',
+  ApiKeyCreated: 'auth.api_key.created',
+  ApiKeyDeleted: 'auth.api_key.deleted',
+  ApiKeyUsed: 'auth.api_key.used',
 } as const;
 
 export type DomainEventName = (typeof DomainEvent)[keyof typeof DomainEvent];
@@ -235,6 +238,41 @@ export class RecoveryCodeUsedEvent extends BaseEvent {
   constructor(
     readonly userId: string,
     readonly client: ClientInfo,
+  ) {
+    super();
+  }
+}
+
+export class ApiKeyCreatedEvent extends BaseEvent {
+  readonly name = DomainEvent.ApiKeyCreated;
+  constructor(
+    readonly userId: string,
+    readonly apiKeyId: string,
+    readonly client: ClientInfo,
+  ) {
+    super();
+  }
+}
+
+/** `actorId`: the admin who deleted another user's key; absent when the owner did. */
+export class ApiKeyDeletedEvent extends BaseEvent {
+  readonly name = DomainEvent.ApiKeyDeleted;
+  constructor(
+    readonly userId: string,
+    readonly apiKeyId: string,
+    readonly client: ClientInfo,
+    readonly actorId?: string,
+  ) {
+    super();
+  }
+}
+
+/** A request was authenticated by the key (announced at most once a minute per key and instance). */
+export class ApiKeyUsedEvent extends BaseEvent {
+  readonly name = DomainEvent.ApiKeyUsed;
+  constructor(
+    readonly userId: string,
+    readonly apiKeyId: string,
   ) {
     super();
   }

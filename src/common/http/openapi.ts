@@ -1,10 +1,14 @@
-// OpenAPI helpers: the problem+json schema and the two security schemes protected routes accept.
+// OpenAPI helpers: the problem+json schema and the security schemes protected routes accept (Bearer
+// and OAuth2 everywhere, the API key scheme on the routes that take an X-API-Key).
 import { applyDecorators } from '@nestjs/common';
-import { ApiBearerAuth, ApiOAuth2, ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOAuth2, ApiProperty, ApiPropertyOptional, ApiResponse, ApiSecurity } from '@nestjs/swagger';
 import { ErrorCode } from '../errors/app-error';
 
 export const BEARER_SCHEME = 'bearer';
 export const OAUTH2_SCHEME = 'oauth2';
+export const API_KEY_SCHEME = 'apiKey';
+/** The one header an API key travels in. */
+export const API_KEY_HEADER = 'x-api-key';
 
 class FieldErrorSchema {
   @ApiProperty({ example: 'password' })
@@ -63,4 +67,9 @@ export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecor
 /** Routes that need an access token: Swagger UI may send it from either Authorize option. */
 export function ProtectedApi(): MethodDecorator & ClassDecorator {
   return applyDecorators(ApiBearerAuth(BEARER_SCHEME), ApiOAuth2([], OAUTH2_SCHEME));
+}
+
+/** Routes that also accept an API key (X-API-Key): Swagger UI's Authorize offers it there. */
+export function ApiKeyApi(): MethodDecorator & ClassDecorator {
+  return ApiSecurity(API_KEY_SCHEME);
 }

@@ -20,8 +20,10 @@ const FAILURES: ReadonlySet<string> = new Set([
 
 /** Routine events whose records are batched after the response instead of held before it. */
 const BATCHED: readonly DomainEventName[] = [DomainEvent.TokenRefreshed];
+/** Events that are not security records (an API key's use only stamps lastUsedAt). */
+const UNAUDITED: readonly DomainEventName[] = [DomainEvent.ApiKeyUsed];
 /** Every other event: its record is committed before the response. */
-const DURABLE = Object.values(DomainEvent).filter((name) => !BATCHED.includes(name));
+const DURABLE = Object.values(DomainEvent).filter((name) => !BATCHED.includes(name) && !UNAUDITED.includes(name));
 /** How long a batch collects records before its one INSERT, and its largest size. */
 const BATCH_WINDOW_MS = 100;
 const BATCH_MAX = 500;
@@ -38,6 +40,7 @@ interface AuditableEvent {
   lastSessionEnded?: boolean;
   /** A keyed hash of the name tried, for a failed sign-in that named no account. */
   identifierHash?: string;
+  apiKeyId?: string;
   client?: ClientInfo;
 }
 
@@ -48,6 +51,7 @@ export function toAuditRecord(event: AuditableEvent): NewAuthEvent {
   if (sessions.length > 1) details.sessionIds = sessions;
   if (event.lastSessionEnded !== undefined) details.lastSessionEnded = event.lastSessionEnded;
   if (event.identifierHash !== undefined) details.identifierHash = event.identifierHash;
+  if (event.apiKeyId !== undefined) details.apiKeyId = event.apiKeyId;
   return {
     type: event.name,
     outcome,

@@ -12,6 +12,7 @@ import {
 import { isUUID } from 'class-validator';
 import { Client } from '../../common/decorators/client.decorator';
 import { AuthenticatedUser, CurrentAuth } from './decorators/current-auth.decorator';
+import { AcceptsApiKey } from '../../common/decorators/accepts-api-key.decorator';
 import { Public } from '../../common/decorators/public.decorator';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import type { ClientInfo } from '../../common/events/domain-events';
@@ -26,7 +27,7 @@ import { LoginDto } from './dto/login.dto';
 import { MfaChallengeResponse } from './dto/mfa.dto';
 import { RefreshDto } from './dto/refresh.dto';
 import { RegisterDto } from './dto/register.dto';
-import { SessionResponse, TokenPairResponse, VerifyResponse } from './dto/token-pair.response';
+import { ApiKeyVerifyResponse, SessionResponse, TokenPairResponse, VerifyResponse } from './dto/token-pair.response';
 import { LocalAuthGuard } from './guards/local-auth.guard';
 
 @ApiTags('auth')
@@ -131,11 +132,16 @@ export class AuthController {
   }
 
   @ProtectedApi()
+  @AcceptsApiKey()
   @Get('verify')
-  @ApiOperation({ summary: 'Check an access token (for other services)' })
-  @ApiOkResponse({ type: VerifyResponse })
-  @ApiProblems(401)
-  verify(@CurrentAuth() auth: AuthContext): VerifyResponse {
+  @ApiOperation({ summary: 'Check an access token or an API key (for other services)' })
+  @ApiExtraModels(VerifyResponse, ApiKeyVerifyResponse)
+  @ApiOkResponse({
+    description: "the token's session, or (X-API-Key) the key and its scopes",
+    schema: { oneOf: [{ $ref: getSchemaPath(VerifyResponse) }, { $ref: getSchemaPath(ApiKeyVerifyResponse) }] },
+  })
+  @ApiProblems(400, 401)
+  verify(@CurrentAuth() auth: AuthContext): VerifyResponse | ApiKeyVerifyResponse {
     return this.auth.verify(auth);
   }
 }

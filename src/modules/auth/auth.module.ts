@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
+import { ApiKeysModule } from '../api-keys/api-keys.module';
 import { MailModule } from '../mail/mail.module';
 import { MfaModule } from '../mfa/mfa.module';
 import { TokensModule } from '../tokens/tokens.module';
@@ -25,7 +26,7 @@ import { TokenIntrospectionController } from './token-introspection.controller';
 import { TokenIntrospectionService } from './token-introspection.service';
 
 @Module({
-  imports: [PassportModule, UsersModule, TokensModule, MailModule, MfaModule],
+  imports: [PassportModule, UsersModule, TokensModule, MailModule, MfaModule, ApiKeysModule],
   controllers: [
     AuthController,
     OAuthTokenController,

@@ -14,7 +14,7 @@ import {
   UserRegisteredEvent,
 } from '../../common/events/domain-events';
 import { DomainEvents } from '../../common/events/domain-events.service';
-import type { AuthContext } from './auth-context';
+import { AuthContext, sessionOf } from './auth-context';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
 import { type LoginCounter, LoginProtectionService } from '../throttle/login-protection.service';
 import { AccessTokenService } from '../tokens/access-token.service';
@@ -23,7 +23,12 @@ import { toUserResponse } from '../users/dto/user.response';
 import type { UserEntity } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import type { RegisterDto } from './dto/register.dto';
-import type { SessionResponse, TokenPairResponse, VerifyResponse } from './dto/token-pair.response';
+import type {
+  ApiKeyVerifyResponse,
+  SessionResponse,
+  TokenPairResponse,
+  VerifyResponse,
+} from './dto/token-pair.response';
 import { EmailVerificationService } from './email-verification.service';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { assertPasswordAllowed } from './passwords/password-policy';
@@ -191,7 +196,7 @@ export class AuthService {
   }
 
   async logout(auth: AuthContext, client: ClientInfo): Promise<void> {
-    await this.tokens.revokeSession(auth.sessionId, 'logout', client);
+    await this.tokens.revokeSession(sessionOf(auth).sessionId, 'logout', client);
   }
 
   async logoutAll(auth: AuthContext, client: ClientInfo): Promise<void> {
@@ -216,13 +221,24 @@ export class AuthService {
     if (!ended) throw new AppError(ErrorCode.NotFound, 'No such session.');
   }
 
-  verify(auth: AuthContext): VerifyResponse {
+  verify(auth: AuthContext): VerifyResponse | ApiKeyVerifyResponse {
+    if (auth.apiKey) {
+      return {
+        valid: true,
+        userId: auth.userId,
+        apiKeyId: auth.apiKey.id,
+        roles: auth.roles,
+        scopes: auth.apiKey.scopes,
+        expiresAt: auth.apiKey.expiresAt ? auth.apiKey.expiresAt.toISOString() : null,
+      };
+    }
+    const { sessionId, tokenExpiresAt } = sessionOf(auth);
     return {
       valid: true,
       userId: auth.userId,
-      sessionId: auth.sessionId,
+      sessionId,
       roles: auth.roles,
-      expiresAt: auth.tokenExpiresAt.toISOString(),
+      expiresAt: tokenExpiresAt.toISOString(),
     };
   }
 

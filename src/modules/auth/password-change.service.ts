@@ -14,7 +14,7 @@ import { MailService } from '../mail/mail.service';
 import { LoginProtectionService } from '../throttle/login-protection.service';
 import { TokensService } from '../tokens/tokens.service';
 import { UsersService } from '../users/users.service';
-import type { AuthContext } from './auth-context';
+import { AuthContext, sessionOf } from './auth-context';
 import { loginNamesOf } from './auth.service';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { assertPasswordAllowed } from './passwords/password-policy';
@@ -69,7 +69,7 @@ export class PasswordChangeService {
         data: { reason: 'change', at: new Date().toISOString(), ip: client.ip, userAgent: client.userAgent },
       });
     });
-    await this.tokens.revokeAllSessions(user.id, 'password_changed', client, auth.sessionId);
+    await this.tokens.revokeAllSessions(user.id, 'password_changed', client, sessionOf(auth).sessionId);
     const event = new PasswordChangedEvent(user.id, client);
     this.events.publish(event);
   }

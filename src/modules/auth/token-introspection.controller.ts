@@ -2,6 +2,7 @@
 import { Body, Controller, Header, HttpCode, Post } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Client } from '../../common/decorators/client.decorator';
+import { AcceptsApiKey } from '../../common/decorators/accepts-api-key.decorator';
 import { Public } from '../../common/decorators/public.decorator';
 import type { ClientInfo } from '../../common/events/domain-events';
 import { FormBody } from '../../common/http/content-type';
@@ -32,11 +33,14 @@ export class TokenIntrospectionController {
   }
 
   @ProtectedApi()
+  @AcceptsApiKey('introspect')
   @FormBody()
   @Post('introspect')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'RFC 7662: is this access or refresh token active? (admin)' })
+  @ApiOperation({
+    summary: 'RFC 7662: is this access token, refresh token or API key active? (admin, or a key with scope introspect)',
+  })
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiBody({ type: TokenRequestDto })
   @ApiOkResponse({ type: IntrospectionResponse })

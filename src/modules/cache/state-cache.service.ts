@@ -1,4 +1,4 @@
-// Read-through cache for the state every authenticated request checks (live session, user), so a
+// Read-through cache for the state every authenticated request checks (live session, user, API key), so a
 // valid token on a warm cache costs no database query. Owners (TokensService, UsersService) read
 // through getOrLoad() and call forget() after every change, so no write path can leave it stale.
 //
@@ -21,7 +21,7 @@ import { CacheStats } from './cache-stats';
 import { memoryStore } from './cache-stores';
 
 /** The kinds of state kept here; owners pass them to getOrLoad() and forget(). */
-export const CacheKind = { Session: 'session', User: 'user' } as const;
+export const CacheKind = { Session: 'session', User: 'user', ApiKey: 'api_key' } as const;
 
 /**
  * How long Redis keeps an entry. Evictions normally reach it at once; the TTL bounds the rare case

@@ -1,5 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AcceptsApiKey } from '../../common/decorators/accepts-api-key.decorator';
 import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
 import { Roles } from '../auth/decorators/roles.decorator';
 import { SigningKeyResponse, toKeyResponses } from './dto/keys.response';
@@ -7,6 +8,7 @@ import { SigningKeys } from './signing-keys.service';
 
 @ApiTags('keys (admin)')
 @ProtectedApi()
+@AcceptsApiKey('admin')
 @Roles('admin')
 @Controller('keys')
 export class KeysController {

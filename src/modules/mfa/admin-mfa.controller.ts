@@ -1,6 +1,7 @@
 import { Controller, Delete, HttpCode, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { isUUID } from 'class-validator';
+import { AcceptsApiKey } from '../../common/decorators/accepts-api-key.decorator';
 import { Client } from '../../common/decorators/client.decorator';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import type { ClientInfo } from '../../common/events/domain-events';
@@ -13,6 +14,7 @@ import { MfaService } from './mfa.service';
 
 @ApiTags('users (admin)')
 @ProtectedApi()
+@AcceptsApiKey('admin')
 @Roles('admin')
 @Controller('users')
 export class AdminMfaController {

@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiProduces, ApiProperty, ApiTags } from '
 import { map, Observable } from 'rxjs';
 import { CurrentAuth } from '../auth/decorators/current-auth.decorator';
 import { Roles } from '../auth/decorators/roles.decorator';
-import type { AuthContext } from '../auth/auth-context';
+import { AuthContext, sessionOf } from '../auth/auth-context';
 import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
 import { PresenceService, PresenceStatus } from './presence.service';
 import { MAX_STREAMS_PER_INSTANCE, MAX_STREAMS_PER_USER } from './stream-slots';
@@ -41,7 +41,7 @@ export class PresenceController {
   @ApiProblems(401, 403)
   stream(@CurrentAuth() auth: AuthContext): Observable<MessageEvent> {
     return this.presence
-      .watch({ userId: auth.userId, sessionId: auth.sessionId, tokenExpiresAt: auth.tokenExpiresAt })
+      .watch({ userId: auth.userId, ...sessionOf(auth) })
       .pipe(map((change): MessageEvent => (change ? { data: change } : { comment: 'keep-alive' })));
   }
 }

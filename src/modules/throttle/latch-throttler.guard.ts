@@ -4,6 +4,7 @@
 // so a forged X-Forwarded-For can neither pick nor reset a bucket. IPv6 clients count by their /64
 // (IPV6_CLIENT_PREFIX_BITS in throttle.module.ts). Answers carry the IETF draft
 // `RateLimit-Policy` / `RateLimit` fields; a refusal is 429 RATE_LIMITED with Retry-After.
+// Requests presenting an API key to a route that takes keys are counted by ApiKeyRateLimit instead.
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
@@ -16,6 +17,9 @@ import {
 } from '@nestjs/throttler';
 import { ConfigService } from '@nestjs/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ACCEPTS_API_KEY } from '../../common/decorators/accepts-api-key.decorator';
+import { IS_PUBLIC } from '../../common/decorators/public.decorator';
+import { API_KEY_HEADER } from '../../common/http/openapi';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import type { LatchConfig } from '../../config/configuration';
 
@@ -41,7 +45,16 @@ export class LatchThrottlerGuard extends ThrottlerGuard {
     // The matched route's pattern, not the raw URL: no spelling of a path can dodge its limit.
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const route = request.routeOptions?.url ?? request.url;
-    return Promise.resolve(!route.startsWith(LIMITED_PREFIX));
+    if (!route.startsWith(LIMITED_PREFIX)) return Promise.resolve(true);
+    return Promise.resolve(this.countedPerApiKey(context, request));
+  }
+
+  /** A key presented to a route that takes keys is counted by ApiKeyRateLimit once it is checked. */
+  private countedPerApiKey(context: ExecutionContext, request: FastifyRequest): boolean {
+    if (request.headers[API_KEY_HEADER] === undefined || request.headers.authorization !== undefined) return false;
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return false;
+    return this.reflector.getAllAndOverride<string | undefined>(ACCEPTS_API_KEY, targets) !== undefined;
   }
 
   protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {

@@ -8,6 +8,7 @@ import { getOptionsToken, getStorageToken, type ThrottlerModuleOptions } from '@
 import type { ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { LatchConfig } from '../../config/configuration';
+import { ApiKeyRateLimit } from './api-key-rate-limit';
 import { LatchThrottlerGuard } from './latch-throttler.guard';
 import { LoginProtectionService } from './login-protection.service';
 import {
@@ -61,7 +62,8 @@ function throttlerOptions(config: ConfigService<LatchConfig, true>): ThrottlerMo
     { provide: getOptionsToken(), useFactory: throttlerOptions, inject: [ConfigService] },
     LatchThrottlerGuard,
     LoginProtectionService,
+    ApiKeyRateLimit,
   ],
-  exports: [LatchThrottlerGuard, LoginProtectionService],
+  exports: [LatchThrottlerGuard, LoginProtectionService, ApiKeyRateLimit],
 })
 export class ThrottleModule {}

@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { isUUID } from 'class-validator';
+import { AcceptsApiKey } from '../../common/decorators/accepts-api-key.decorator';
 import { Client } from '../../common/decorators/client.decorator';
 import { CurrentAuth } from '../auth/decorators/current-auth.decorator';
 import { Roles } from '../auth/decorators/roles.decorator';
@@ -20,6 +21,7 @@ function userId(id: string): string {
 
 @ApiTags('users (admin)')
 @ProtectedApi()
+@AcceptsApiKey('admin')
 @Roles('admin')
 @Controller('users')
 export class AdminUsersController {

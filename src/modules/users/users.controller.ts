@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Header, Patch } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AcceptsApiKey } from '../../common/decorators/accepts-api-key.decorator';
 import { CurrentAuth } from '../auth/decorators/current-auth.decorator';
 import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
 import type { AuthContext } from '../auth/auth-context';
@@ -14,10 +15,11 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Get('me')
+  @AcceptsApiKey('profile')
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'The signed-in user' })
   @ApiOkResponse({ type: UserResponse })
-  @ApiProblems(401)
+  @ApiProblems(400, 401, 403)
   me(@CurrentAuth() auth: AuthContext): UserResponse {
     return toUserResponse(auth.user);
   }

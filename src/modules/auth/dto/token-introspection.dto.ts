@@ -4,17 +4,20 @@ import { IsStorableText } from '../../../common/validators/storable-text';
 
 /** RFC 7009 §2.1 / RFC 7662 §2.1 form parameters. */
 export class TokenRequestDto {
-  @ApiProperty({ description: 'An access token or a refresh token' })
+  @ApiProperty({ description: 'An access token, a refresh token, or (introspection) an API key' })
   @IsString()
   @IsStorableText()
   @IsNotEmpty()
   @MaxLength(8192)
   token: string;
 
-  @ApiPropertyOptional({ enum: ['access_token', 'refresh_token'], description: 'Where to look first (a hint only)' })
+  @ApiPropertyOptional({
+    enum: ['access_token', 'refresh_token', 'api_key'],
+    description: 'Where to look first (a hint only)',
+  })
   @IsOptional()
   @IsString()
-  @IsIn(['access_token', 'refresh_token'])
+  @IsIn(['access_token', 'refresh_token', 'api_key'])
   token_type_hint?: string;
 
   @ApiPropertyOptional({ description: 'Ignored: Latch has public clients only' })
@@ -34,7 +37,7 @@ export class IntrospectionResponse {
   @ApiProperty()
   active: boolean;
 
-  @ApiPropertyOptional({ enum: ['access_token', 'refresh_token'] })
+  @ApiPropertyOptional({ enum: ['access_token', 'refresh_token', 'api_key'] })
   token_type?: string;
 
   @ApiPropertyOptional({ format: 'uuid', description: 'the user id' })
@@ -57,4 +60,10 @@ export class IntrospectionResponse {
 
   @ApiPropertyOptional({ type: [String] })
   roles?: string[];
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'the API key id (token_type api_key)' })
+  api_key_id?: string;
+
+  @ApiPropertyOptional({ type: [String], description: "the API key's scopes (token_type api_key)" })
+  scopes?: string[];
 }

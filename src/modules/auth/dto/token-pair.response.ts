@@ -44,6 +44,28 @@ export class SessionResponse {
   current: boolean;
 }
 
+/** /auth/verify for an API key (X-API-Key). */
+export class ApiKeyVerifyResponse {
+  @ApiProperty({ enum: [true] })
+  valid: true;
+
+  @ApiProperty({ format: 'uuid' })
+  userId: string;
+
+  @ApiProperty({ format: 'uuid' })
+  apiKeyId: string;
+
+  @ApiProperty({ type: [String] })
+  roles: string[];
+
+  @ApiProperty({ type: [String], description: "the key's scopes, including any Latch does not act on" })
+  scopes: string[];
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'when the key expires; null: never' })
+  expiresAt: string | null;
+}
+
+/** /auth/verify for a bearer access token. */
 export class VerifyResponse {
   @ApiProperty({ enum: [true] })
   valid: true;

@@ -14,6 +14,9 @@ const MAX_DEPTH = 8;
 const TEXT_RULES: [RegExp, string][] = [
   // JSON Web Tokens (access tokens, and anything else shaped like one)
   [/eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, REDACTED],
+  // API keys (latch_ and base64url), wherever one was interpolated (the X-API-Key header field is
+  // caught by SECRET_KEY); an upper-case letter or a digit tells one from a metric's name
+  [/\blatch_(?=[\w-]*[A-Z0-9])[A-Za-z0-9_-]{20,}/g, REDACTED],
   // Authorization header values
   [/\b(Bearer|Basic|Digest)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`],
   // key=value pairs in query strings, form bodies and cookies

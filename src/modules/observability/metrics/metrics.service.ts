@@ -9,6 +9,8 @@ export type AuthFlow = 'login' | 'refresh' | 'register';
 export type BcryptOperation = 'hash' | 'compare';
 /** success: this instance cleaned; skipped: another instance held the lock; failed: it threw. */
 export type CleanupResult = 'success' | 'skipped' | 'failed';
+/** success; invalid: unknown, malformed, expired or deleted key, or owner not active; forbidden: scope; rate_limited. */
+export type ApiKeyResult = 'success' | 'invalid' | 'forbidden' | 'rate_limited';
 
 @Injectable()
 export class Metrics {
@@ -42,6 +44,13 @@ export class Metrics {
       registers: [this.registry],
     }),
   };
+
+  readonly apiKeyRequests = new Counter<'result'>({
+    name: 'latch_api_key_requests_total',
+    help: 'Requests presenting an API key (X-API-Key), by result: success, invalid, forbidden, rate_limited',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
 
   readonly refreshReuse = new Counter({
     name: 'latch_refresh_reuse_detected_total',

@@ -1,0 +1,39 @@
+// Keyed hashes (HMAC-SHA-256) of the secrets Latch only ever compares, never reads back (API keys):
+// the HMAC key is derived from ENCRYPTION_KEY with HKDF, per purpose, so a copy of the table alone
+// cannot even be checked offline against a guess, let alone reversed — the key never lives in the
+// database. After an ENCRYPTION_KEY rotation ("new,old") digests under every listed key are offered,
+// the first (current) one first, so owners can look up old rows and re-hash them.
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+
+export class KeyedHash {
+  private readonly secrets: readonly Buffer[];
+  private readonly derived = new Map<string, Buffer[]>();
+
+  constructor(secrets: readonly Buffer[]) {
+    if (secrets.length === 0) throw new Error('a keyed hash needs at least one key');
+    this.secrets = secrets;
+  }
+
+  /** Hex digests of `value` for `purpose` under each configured key; the current one first. */
+  digests(value: string, purpose: string): string[] {
+    return this.keysFor(purpose).map((key) => createHmac('sha256', key).update(value, 'utf8').digest('hex'));
+  }
+
+  /** Constant-time equality of two hex digests (false for different lengths). */
+  static equal(a: string, b: string): boolean {
+    const left = Buffer.from(a, 'utf8');
+    const right = Buffer.from(b, 'utf8');
+    return left.length === right.length && timingSafeEqual(left, right);
+  }
+
+  private keysFor(purpose: string): Buffer[] {
+    let keys = this.derived.get(purpose);
+    if (!keys) {
+      keys = this.secrets.map((secret) =>
+        Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), `latch keyed-hash ${purpose}`, 32)),
+      );
+      this.derived.set(purpose, keys);
+    }
+    return keys;
+  }
+}
