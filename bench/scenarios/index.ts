@@ -11,6 +11,8 @@ import type { Scenario } from './scenario';
 import { storm } from './storm';
 import { usersMe } from './users-me';
 import { verify } from './verify';
+import { jwks } from './jwks';
+import { signing } from './signing';
 
 export const SCENARIOS: readonly Scenario[] = [
   ceilingBefore,
@@ -23,6 +25,8 @@ export const SCENARIOS: readonly Scenario[] = [
   forgotPassword,
   storm,
   db,
+  jwks,
+  signing,
 ];
 
 /** The names `--only=` accepts (ceiling-after comes with login and register). */
