@@ -13,11 +13,14 @@ function signingKey(alg: Algorithm): KeyObject {
   return generateKeyPairSync('ed25519').privateKey;
 }
 
+const SESSION = randomUUID();
+const USER = randomUUID();
+
 function sign(alg: Algorithm, key: KeyObject): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ sid: randomUUID(), roles: ['user'] })
+  return new SignJWT({ sid: SESSION, roles: ['user'] })
     .setProtectedHeader({ alg, typ: 'at+jwt', ...(alg === 'HS256' ? {} : { kid: 'bench-key' }) })
-    .setSubject(randomUUID())
+    .setSubject(USER)
     .setJti(randomUUID())
     .setIssuedAt(now)
     .setExpirationTime(now + 900)
