@@ -42,6 +42,8 @@ export interface PhaseSetup {
   children: Child[];
   /** With --profile: where the CPU profiles go. */
   profileDir?: string;
+  /** Starts another server on the phase's database with some settings changed (the runner stops it). */
+  startServer?: (env: Record<string, string>) => Promise<LatchServer>;
 }
 
 export class Phase {
@@ -56,8 +58,10 @@ export class Phase {
   readonly poolMax: number;
   private readonly children: Child[];
   private readonly profileDir?: string;
+  private readonly setup: PhaseSetup;
 
   constructor(setup: PhaseSetup) {
+    this.setup = setup;
     ({
       server: this.server,
       cost: this.cost,
@@ -75,6 +79,16 @@ export class Phase {
 
   get baseUrl(): string {
     return this.server.baseUrl;
+  }
+
+  /**
+   * Another server on the same database and seed with `env` changed (say JWT_ALGORITHM), and a
+   * phase that measures it; stop the server when done (the runner kills it if the run is cut short).
+   */
+  async withServer(env: Record<string, string>): Promise<Phase> {
+    if (!this.setup.startServer) throw new Error('this phase cannot start another server');
+    const server = await this.setup.startServer(env);
+    return new Phase({ ...this.setup, server });
   }
 
   /**

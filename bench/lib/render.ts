@@ -1,6 +1,7 @@
 // The printed report: Markdown tables (they read as plain text on a terminal and paste into the
 // README as they are) of the baselines, the scenarios, the framework ratios and the targets.
 import { ceilingCpu, findResult, fmt, RunReport } from './results';
+import { signingLines } from './keys-report';
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
@@ -160,8 +161,8 @@ export function renderReport(report: RunReport): string {
     '',
     scenarios(report),
   );
-  out.push(...frameworkRatios(report), '', ...notes(report), '');
-  out.push('Targets (issues 8, 14 and 18, 2-core machine; reported, not enforced):', '', targets(report));
+  out.push(...frameworkRatios(report), ...signingLines(report), '', ...notes(report), '');
+  out.push('Targets (issues 8, 13, 14 and 18, 2-core machine; reported, not enforced):', '', targets(report));
   if (report.problems.length > 0) {
     out.push('', 'Problems:');
     for (const problem of report.problems) out.push(`- ${problem}`);

@@ -136,8 +136,18 @@ export interface RunReport {
     database: DbRoundTrip[];
   };
   scenarios: ScenarioResult[];
+  /** In-process micro-benchmarks (token signing and verification), absent in older runs. */
+  micro?: MicroResult[];
   targets: Target[];
   problems: string[];
+}
+
+/** One in-process figure, e.g. CPU per token signed with ES256. */
+export interface MicroResult {
+  name: string;
+  alg: string;
+  value: number;
+  unit: string;
 }
 
 /** A scenario's result by name and concurrency (and cost). */

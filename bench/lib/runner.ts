@@ -116,7 +116,8 @@ export class BenchRunner {
     // A fresh database per server start: nothing left by the previous phase (say, an outbox of
     // reset mails still being delivered) runs in the background of this one.
     const database = await this.databases!.create(`c${cost}`);
-    const server = await LatchServer.start({ env: this.serverEnv(cost, database, dataDir), nodeFlags: this.nodeFlags });
+    const env = this.serverEnv(cost, database, dataDir);
+    const server = await LatchServer.start({ env, nodeFlags: this.nodeFlags });
     this.children.push(server);
     try {
       const info = await this.idle(server, cost);
@@ -136,6 +137,15 @@ export class BenchRunner {
         poolMax: this.poolMax,
         children: this.children,
         profileDir: this.profileDir,
+        startServer: async (changed) => {
+          const other = await LatchServer.start({
+            // The same secrets, so it opens what the first one stored; a data directory of its own.
+            env: { ...env, DATA_DIR: join(dataDir, `server-${this.children.length}`), ...changed },
+            nodeFlags: this.nodeFlags,
+          });
+          this.children.push(other);
+          return other;
+        },
       });
       for (const scenario of SCENARIOS) {
         if ((first || scenario.everyCost) && selected(scenario, this.options.only)) await scenario.run(phase);

@@ -1,4 +1,4 @@
-// The targets of issues 8, 14 and 18 for a 2-core machine, each computed from the run's own baselines
+// The targets of issues 8, 13, 14 and 18 for a 2-core machine, each computed from the run's own baselines
 // (ratios survive a noisy machine better than absolute figures). Reported, never enforced.
 import { ceiling, findResult, RunReport, ScenarioResult, Target } from './results';
 
@@ -156,5 +156,28 @@ function memoryTargets(report: RunReport): Target[] {
 }
 
 export function evaluateTargets(report: RunReport): Target[] {
-  return [...bcryptTargets(report), ...stormTargets(report), ...frameworkTargets(report), ...memoryTargets(report)];
+  return [
+    ...bcryptTargets(report),
+    ...stormTargets(report),
+    ...frameworkTargets(report),
+    ...memoryTargets(report),
+    ...keysTargets(report),
+  ];
+}
+
+/** Issue 13: the JWKS against bare Fastify, and the CPU one access token's signature costs. */
+function keysTargets(report: RunReport): Target[] {
+  const targets: Target[] = [];
+  const jwks = findResult(report, 'jwks', 16);
+  const bare = report.baselines.fastify.find((f) => f.connections === 16);
+  if (jwks && bare) {
+    const description = '/.well-known/jwks.json c16 req/s ÷ bare Fastify';
+    targets.push(target('13', 'jwks-vs-fastify-c16', description, ratio(jwks, bare), 'min', 0.6, 'ratio'));
+  }
+  for (const m of report.micro ?? []) {
+    if (m.name !== 'sign-cpu') continue;
+    const description = `CPU per access token signed, ${m.alg} (jose, in process)`;
+    targets.push(target('13', `sign-cpu-${m.alg}`, description, m.value, 'max', 0.1, 'ms'));
+  }
+  return targets;
 }

@@ -12,6 +12,8 @@ import { storm } from './storm';
 import { usersMe } from './users-me';
 import { verify } from './verify';
 import { verifyApiKey } from './verify-api-key';
+import { jwks } from './jwks';
+import { signing } from './signing';
 
 export const SCENARIOS: readonly Scenario[] = [
   ceilingBefore,
@@ -25,6 +27,8 @@ export const SCENARIOS: readonly Scenario[] = [
   forgotPassword,
   storm,
   db,
+  jwks,
+  signing,
 ];
 
 /** The names `--only=` accepts (ceiling-after comes with login and register). */

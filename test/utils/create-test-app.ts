@@ -39,6 +39,8 @@ export interface TestAppOptions {
   logDestination?: LogDestination;
   /** Extra modules wired into the app (e.g. a test's probe listeners, kept to that app). */
   imports?: (Type | DynamicModule)[];
+  /** Listen on this port instead of any free one (a test that must know APP_URL before the start). */
+  port?: number;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -59,7 +61,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   };
   const config = loadConfig(env);
   const app = await createApp(config, { logDestination: options.logDestination, imports: options.imports });
-  await app.listen(0, '127.0.0.1');
+  await app.listen(options.port ?? 0, '127.0.0.1');
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const base = `http://127.0.0.1:${port}`;

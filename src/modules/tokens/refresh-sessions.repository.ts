@@ -105,15 +105,25 @@ export class RefreshSessionsRepository {
     );
   }
 
-  /** The live session whose current refresh token this is (introspection and RFC 7009 revocation). */
+  /**
+   * The live session whose current refresh token this is (introspection and RFC 7009 revocation):
+   * like rotate(), none once it went `idleSeconds` (> 0) without a refresh, and `expires_at` as the
+   * nearer of the absolute and the idle limit.
+   */
   findLiveByToken(
     hash: Buffer,
+    idleSeconds = 0,
   ): Promise<Pick<Session, 'id' | 'userId' | 'expiresAt' | 'createdAt' | 'rotatedAt'> | null> {
     return row<Session, 'id' | 'userId' | 'expiresAt' | 'createdAt' | 'rotatedAt'>(
       this.db,
-      `SELECT id, user_id, expires_at, created_at, rotated_at FROM refresh_sessions
-        WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()`,
-      [hash],
+      `SELECT id, user_id, created_at, rotated_at,
+              CASE WHEN $2::int > 0
+                   THEN least(expires_at, coalesce(rotated_at, created_at) + make_interval(secs => $2::int))
+                   ELSE expires_at END AS expires_at
+         FROM refresh_sessions
+        WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()
+          AND ($2::int = 0 OR coalesce(rotated_at, created_at) > now() - make_interval(secs => $2::int))`,
+      [hash, idleSeconds],
     );
   }
 

@@ -185,12 +185,12 @@ export class TokensService {
     );
   }
 
-  /** The live session a refresh token belongs to now, or null (unknown, replaced, revoked, expired). */
+  /** The live session a refresh token belongs to now, or null (unknown, replaced, revoked, expired, idle). */
   findLiveByRefreshToken(
     presented: string,
   ): Promise<{ id: string; userId: string; expiresAt: Date; createdAt: Date; rotatedAt: Date | null } | null> {
     if (presented.length === 0 || presented.length > 1024) return Promise.resolve(null);
-    return this.sessions.findLiveByToken(hashToken(presented));
+    return this.sessions.findLiveByToken(hashToken(presented), this.auth.refreshIdleTtl);
   }
 
   listSessions(userId: string): Promise<SessionRow[]> {
