@@ -2,31 +2,21 @@
 // through localStorage, fire requests at the moment the access token expires. The server must see
 // one refresh, and both tabs must go on with the new pair.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { registerUser } from '../factories/users';
+import { browserMissing, launchChromium } from '../utils/browser';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { eventually } from '../utils/eventually';
 import { auditedRefreshes, refreshAttempts } from './refresh-count';
 import { CLIENT_DIR, sdkMissing } from './sdk';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const BUNDLE = 'dist/latch-client.browser.js';
 
-const skip = existsSync(CHROMIUM) ? sdkMissing(BUNDLE) : `${CHROMIUM} is missing (Debian package "chromium")`;
+const skip = browserMissing ?? sdkMissing(BUNDLE);
 
 // The page only loads the bundle; the test drives it through page.evaluate.
 const PAGE = `<!doctype html><meta charset="utf-8"><title>Latch client</title>
@@ -62,8 +52,7 @@ describe('client SDK in a real browser', { skip }, () => {
     site = await serveStatic();
     origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
     t = await createTestApp({ env: { CORS_ORIGINS: origin, JWT_ACCESS_TTL: '3' } });
-    const { chromium } = require('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
