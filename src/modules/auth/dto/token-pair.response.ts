@@ -44,6 +44,19 @@ export class SessionResponse {
   current: boolean;
 }
 
+/** VerifyResponse as a JSON Schema, for Fastify's compiled response serialiser on GET /auth/verify. */
+export const VERIFY_RESPONSE_SCHEMA = {
+  type: 'object',
+  required: ['valid', 'userId', 'sessionId', 'roles', 'expiresAt'],
+  properties: {
+    valid: { type: 'boolean' },
+    userId: { type: 'string' },
+    sessionId: { type: 'string' },
+    roles: { type: 'array', items: { type: 'string' } },
+    expiresAt: { type: 'string' },
+  },
+} as const;
+
 export class VerifyResponse {
   @ApiProperty({ enum: [true] })
   valid: true;
