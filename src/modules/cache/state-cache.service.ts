@@ -17,7 +17,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { LatchConfig } from '../../config/configuration';
 import { RedisService } from '../../redis/redis.service';
 import { CacheStats } from './cache-stats';
-import { MemoryTier } from './cache-stores';
+import { BoundedMap, MemoryTier } from './cache-stores';
 
 /** The kinds of state kept here; owners pass them to getOrLoad() and forget(). */
 export const CacheKind = { Session: 'session', User: 'user' } as const;
@@ -73,6 +73,8 @@ export class StateCache implements OnModuleInit, OnApplicationShutdown {
   private epoch = 0;
   private readonly pending = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** The digests of recently used ids: every authenticated request looks up two. */
+  private readonly keys = new BoundedMap<string, string>(4096);
 
   constructor(
     @Inject(CACHE_MANAGER) private readonly shared: Cache,
@@ -143,7 +145,13 @@ export class StateCache implements OnModuleInit, OnApplicationShutdown {
   }
 
   private keyOf(kind: string, id: string): string {
-    return this.redis.key('cache', kind, createHash('sha256').update(id).digest('hex'));
+    const name = `${kind}:${id}`;
+    let key = this.keys.get(name);
+    if (key === undefined) {
+      key = this.redis.key('cache', kind, createHash('sha256').update(id).digest('hex'));
+      this.keys.set(name, key);
+    }
+    return key;
   }
 
   private async readShared(key: string): Promise<string | undefined> {
