@@ -8,6 +8,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import type { Server } from 'node:http';
 import { DomainEvents } from '../events/domain-events.service';
+import { requestScopeOf } from './request-scope';
 import { settleWithin } from './settle-within';
 
 /** While the server closes, connections that have gone idle are closed this often, from a moment on. */
@@ -32,9 +33,9 @@ export class HttpShutdown implements OnModuleInit, BeforeApplicationShutdown {
   /** Responses sent while the server closes ask the client to drop the connection. */
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
-    fastify?.addHook('onSend', (_request, reply, payload, done) => {
+    const scope = fastify ? requestScopeOf(fastify) : undefined;
+    scope?.beforeSend((_request, reply) => {
       if (this.closing) void reply.header('connection', 'close');
-      done(null, payload);
     });
   }
 

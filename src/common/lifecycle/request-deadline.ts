@@ -3,10 +3,10 @@
 // SERVICE_UNAVAILABLE with Retry-After, never left hanging. Every wait has its own, shorter bound
 // first (pool, queries and server-side timeouts in src/database/data-source.ts, the bcrypt
 // admission queue, the response hold in request-scope.ts); this catches what slips through them.
-// Installed by installRequestScope, so the clock starts with the request's first hook.
+// Armed by installRequestScope's onRequest hook, so the clock starts with the request's first hook.
 import { Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ErrorCode } from '../errors/app-error';
 import { sendProblem } from '../filters/problem-details.filter';
 import { requestContextOf, type RequestContext } from '../request-context';
@@ -23,13 +23,11 @@ export function remainingBeforeDeadline(context: RequestContext): number {
   return REQUEST_DEADLINE_MS - (performance.now() - context.startedAt);
 }
 
-export function installRequestDeadline(fastify: FastifyInstance): void {
-  fastify.addHook('onRequest', (request, reply, done) => {
-    const timer = setTimeout(() => answerAtDeadline(request, reply), REQUEST_DEADLINE_MS);
-    timer.unref();
-    reply.raw.once('close', () => clearTimeout(timer));
-    done();
-  });
+/** Starts the request's deadline: an answer at REQUEST_DEADLINE_MS unless the response is closed first. */
+export function armRequestDeadline(request: FastifyRequest, reply: FastifyReply): void {
+  const timer = setTimeout(() => answerAtDeadline(request, reply), REQUEST_DEADLINE_MS);
+  timer.unref();
+  reply.raw.once('close', () => clearTimeout(timer));
 }
 
 function answerAtDeadline(request: FastifyRequest, reply: FastifyReply): void {

@@ -1,19 +1,28 @@
-// Owns the request's side of the per-request context (src/common/request-context.ts): opens it
-// when a request arrives, re-enters it for the handler, and sends no response before the durable
-// work its domain events started has settled (at most HOLD_MAX_MS). Installed by createApp before
-// any other hook, so everything after it runs, and is timed, inside the context. It also starts
-// the request's deadline (request-deadline.ts), which the hold never outlasts.
+// Owns the request's side of the per-request context (src/common/request-context.ts) and the one
+// pass of hooks every request goes through. Installed by createApp before any other hook:
+// - onRequest: opens the context (request id, timings, the caller once known), starts the
+//   request's deadline (request-deadline.ts), sets the X-Request-Id header, then runs the rest of
+//   the request inside the context;
+// - preHandler: re-enters the context for the handler (body parsing runs outside it) and marks
+//   when the handler starts;
+// - onSend: sends no response before the durable work its domain events started has settled (at
+//   most HOLD_MAX_MS), then runs the send steps others registered (Server-Timing, Connection:
+//   close while shutting down) — synchronously, without a promise, when nothing is held.
+// Other parts add steps through requestScopeOf(fastify) rather than hooks of their own, so a
+// request pays one hook per phase.
 import { Logger } from '@nestjs/common';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { performance } from 'node:perf_hooks';
 import {
   bindRequestContext,
   newRequestContext,
   REQUEST_ID_HEADER,
+  RequestContext,
   requestContextOf,
   requestIdFrom,
   runInRequestContext,
 } from '../request-context';
-import { installRequestDeadline, remainingBeforeDeadline } from './request-deadline';
+import { armRequestDeadline, remainingBeforeDeadline } from './request-deadline';
 import { settleWithin } from './settle-within';
 
 /** A response never waits longer than this for durable work (no request waits 10 s). */
@@ -23,31 +32,76 @@ const HOLD_DEADLINE_MARGIN_MS = 250;
 
 const logger = new Logger('RequestScope');
 
-export function installRequestScope(fastify: FastifyInstance): void {
-  fastify.addHook('onRequest', (request, _reply, done) => {
+type SendStep = (request: FastifyRequest, reply: FastifyReply, context: RequestContext) => void;
+type HandlerStep = (request: FastifyRequest, context: RequestContext) => void;
+
+/** What other parts add to the request's one pass of hooks. */
+export interface RequestScope {
+  /** Runs as the handler starts, inside the request's context. */
+  onHandler(step: HandlerStep): void;
+  /** Runs just before the response goes out, after its durable work has settled, in order. */
+  beforeSend(step: SendStep): void;
+}
+
+const scopes = new WeakMap<FastifyInstance, RequestScope>();
+
+/** The scope installRequestScope put on this Fastify instance. */
+export function requestScopeOf(fastify: FastifyInstance): RequestScope | undefined {
+  return scopes.get(fastify);
+}
+
+type AuthenticatedRequest = FastifyRequest & { user?: { userId?: unknown; sessionId?: unknown } };
+
+export function installRequestScope(fastify: FastifyInstance): RequestScope {
+  const handlerSteps: HandlerStep[] = [];
+  const sendSteps: SendStep[] = [];
+  const scope: RequestScope = {
+    onHandler: (step) => void handlerSteps.push(step),
+    beforeSend: (step) => void sendSteps.push(step),
+  };
+  scopes.set(fastify, scope);
+
+  fastify.addHook('onRequest', (request, reply, done) => {
     const context = newRequestContext(requestIdFrom(request.headers[REQUEST_ID_HEADER]));
+    context.auth = () => (request as AuthenticatedRequest).user;
     bindRequestContext(request, context);
+    armRequestDeadline(request, reply);
+    void reply.header(REQUEST_ID_HEADER, context.requestId);
     runInRequestContext(context, done);
   });
-  installRequestDeadline(fastify);
 
   // Body parsing runs outside the context it was started in, so the handler (guards included)
   // is re-entered into it here.
   fastify.addHook('preHandler', (request, _reply, done) => {
     const context = requestContextOf(request);
     if (!context) return done();
-    runInRequestContext(context, done);
+    context.handlerStartedAt = performance.now();
+    runInRequestContext(context, () => {
+      for (const step of handlerSteps) step(request, context);
+      done();
+    });
   });
 
-  fastify.addHook('onSend', async (request, _reply, payload) => {
+  const finish = (request: FastifyRequest, reply: FastifyReply, context: RequestContext): void => {
+    context.handlerEndedAt ??= performance.now();
+    for (const step of sendSteps) step(request, reply, context);
+  };
+
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     const context = requestContextOf(request);
-    if (context && !context.responseSent) {
+    if (!context) return done(null, payload);
+    if (context.responseSent || context.held.size === 0) {
       context.responseSent = true;
-      const hold = Math.min(HOLD_MAX_MS, remainingBeforeDeadline(context) - HOLD_DEADLINE_MARGIN_MS);
-      if (context.held.size > 0 && !(await settleWithin(context.held, Math.max(0, hold)))) {
-        logger.warn(`Response sent before its durable work finished (${request.method} ${request.url})`);
-      }
+      finish(request, reply, context);
+      return done(null, payload);
     }
-    return payload;
+    context.responseSent = true;
+    const hold = Math.min(HOLD_MAX_MS, remainingBeforeDeadline(context) - HOLD_DEADLINE_MARGIN_MS);
+    void settleWithin(context.held, Math.max(0, hold)).then((settled) => {
+      if (!settled) logger.warn(`Response sent before its durable work finished (${request.method} ${request.url})`);
+      finish(request, reply, context);
+      done(null, payload);
+    });
   });
+  return scope;
 }

@@ -9,6 +9,7 @@ import {
   ApiTags,
   getSchemaPath,
 } from '@nestjs/swagger';
+import { RouteSchema } from '@nestjs/platform-fastify';
 import { isUUID } from 'class-validator';
 import { Client } from '../../common/decorators/client.decorator';
 import { AuthenticatedUser, CurrentAuth } from './decorators/current-auth.decorator';
@@ -27,7 +28,13 @@ import { LoginDto } from './dto/login.dto';
 import { MfaChallengeResponse } from './dto/mfa.dto';
 import { RefreshDto } from './dto/refresh.dto';
 import { RegisterDto } from './dto/register.dto';
-import { ApiKeyVerifyResponse, SessionResponse, TokenPairResponse, VerifyResponse } from './dto/token-pair.response';
+import {
+  ApiKeyVerifyResponse,
+  SessionResponse,
+  TokenPairResponse,
+  VERIFY_RESPONSE_SCHEMA,
+  VerifyResponse,
+} from './dto/token-pair.response';
 import { LocalAuthGuard } from './guards/local-auth.guard';
 
 @ApiTags('auth')
@@ -134,6 +141,7 @@ export class AuthController {
   @ProtectedApi()
   @AcceptsApiKey()
   @Get('verify')
+  @RouteSchema({ response: { 200: VERIFY_RESPONSE_SCHEMA } })
   @ApiOperation({ summary: 'Check an access token or an API key (for other services)' })
   @ApiExtraModels(VerifyResponse, ApiKeyVerifyResponse)
   @ApiOkResponse({

@@ -101,12 +101,16 @@ export class AuthService {
     const account = login.normalize('NFC').trim();
     // The same steps whether or not the name finds an account: one lookup of the name's compared
     // form, two counters, one bcrypt comparison (docs/security.md, "Per-account protection").
+    // The account lookup runs beside the name's (one round trip less before bcrypt); its result
+    // is used only once the name's counter has admitted the attempt.
+    const lookup = this.users.findForLogin(account, allowUsername);
+    lookup.catch(() => undefined); // awaited below; a failure before then is not unhandled
     const [name] = await this.users.loginNames([account]);
     const nameCounter = this.loginProtection.nameCounter(name);
     await this.admit(nameCounter, null, name, client);
     let found: Awaited<ReturnType<UsersService['findForLogin']>>;
     try {
-      found = await this.users.findForLogin(account, allowUsername);
+      found = await lookup;
     } catch (error) {
       await this.loginProtection.abandoned(nameCounter); // an outage is no failed guess
       throw error;
@@ -116,6 +120,9 @@ export class AuthService {
       await this.loginProtection.abandoned(nameCounter); // refused: the name's count stays where it was
       throw error;
     });
+    // The account's names, as compared, are looked up while bcrypt runs (off the critical path).
+    const accountNames = found ? this.users.loginNames(loginNamesOf(found)) : undefined;
+    accountNames?.catch(() => undefined); // awaited below
     let valid: boolean;
     try {
       valid = await this.passwords.verify(password, found?.passwordHash);
@@ -132,7 +139,7 @@ export class AuthService {
     // The account starts afresh under every name it has (the one typed is among them). With MFA on,
     // only its names do: the account's count goes on until the second factor is right, so that a
     // known password cannot buy fresh guesses at the code (docs/security.md, "Multi-factor").
-    const names = await this.users.loginNames(loginNamesOf(found));
+    const names = await accountNames!;
     if (found.mfaEnabled)
       await this.loginProtection.succeeded(...names.map((n) => this.loginProtection.nameCounter(n)));
     else await this.loginProtection.clearAccount(found.id, names);

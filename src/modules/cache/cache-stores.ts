@@ -23,6 +23,37 @@ export class BoundedMap<K, V> extends Map<K, V> {
   }
 }
 
+/**
+ * The per-instance memory tier in front of Redis: raw entries with their expiry in a BoundedMap,
+ * read synchronously. Every authenticated request reads it twice, so it skips Keyv's promise and
+ * serialisation layers (a quarter of the state check's CPU when it went through them).
+ */
+export class MemoryTier {
+  private readonly entries: BoundedMap<string, { raw: string; expiresAt: number }>;
+
+  constructor(maxEntries: number) {
+    this.entries = new BoundedMap(maxEntries);
+  }
+
+  get(key: string, now = Date.now()): string | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= now) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry.raw;
+  }
+
+  set(key: string, raw: string, ttlMs: number, now = Date.now()): void {
+    if (ttlMs > 0) this.entries.set(key, { raw, expiresAt: now + ttlMs });
+  }
+
+  mdel(keys: readonly string[]): void {
+    for (const key of keys) this.entries.delete(key);
+  }
+}
+
 export function memoryStore(maxEntries: number): Keyv {
   return new Keyv({ store: new BoundedMap<string, unknown>(maxEntries), useKeyPrefix: false });
 }

@@ -12,13 +12,12 @@ import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Cache } from 'cache-manager';
-import { createCache } from 'cache-manager';
 import type Redis from 'ioredis';
 import { createHash, randomUUID } from 'node:crypto';
 import type { LatchConfig } from '../../config/configuration';
 import { RedisService } from '../../redis/redis.service';
 import { CacheStats } from './cache-stats';
-import { memoryStore } from './cache-stores';
+import { BoundedMap, MemoryTier } from './cache-stores';
 
 /** The kinds of state kept here; owners pass them to getOrLoad() and forget(). */
 export const CacheKind = { Session: 'session', User: 'user', ApiKey: 'api_key' } as const;
@@ -68,12 +67,14 @@ export class StateCache implements OnModuleInit, OnApplicationShutdown {
   private readonly redisBacked: boolean;
   private readonly channel: string;
   /** Per-instance memory tier in front of Redis; null when the shared tier already is memory. */
-  private readonly memory: Cache | null;
+  private readonly memory: MemoryTier | null;
   private subscriber: Redis | null = null;
   /** Bumped by every eviction: a load that overlapped one must not write its result back. */
   private epoch = 0;
   private readonly pending = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** The digests of recently used ids: every authenticated request looks up two. */
+  private readonly keys = new BoundedMap<string, string>(4096);
 
   constructor(
     @Inject(CACHE_MANAGER) private readonly shared: Cache,
@@ -83,7 +84,7 @@ export class StateCache implements OnModuleInit, OnApplicationShutdown {
   ) {
     this.redisBacked = config.get('redis', { infer: true }).url !== undefined;
     this.channel = redis.key('cache', 'invalidate');
-    this.memory = this.redisBacked ? createCache({ stores: [memoryStore(20_000)] }) : null;
+    this.memory = this.redisBacked ? new MemoryTier(20_000) : null;
   }
 
   onModuleInit(): void {
@@ -108,8 +109,8 @@ export class StateCache implements OnModuleInit, OnApplicationShutdown {
   /** The cached value, or the loaded one (then cached). Null results are never cached. */
   async getOrLoad<T>(kind: string, id: string, load: () => Promise<T | null>, codec: CacheCodec<T>): Promise<T | null> {
     const key = this.keyOf(kind, id);
-    const fromMemory = await this.memory?.get<string>(key);
-    if (fromMemory !== undefined && fromMemory !== null) {
+    const fromMemory = this.memory?.get(key);
+    if (fromMemory !== undefined) {
       this.stats.hit(kind, 'memory');
       return codec.decode(fromMemory);
     }
@@ -119,7 +120,7 @@ export class StateCache implements OnModuleInit, OnApplicationShutdown {
       this.stats.hit(kind, this.redisBacked ? 'shared' : 'memory');
       const value = codec.decode(fromShared);
       const ttl = Math.min(MEMORY_TTL_MS, codec.ttlMs(value));
-      if (this.memory && ttl > 0 && epoch === this.epoch) void this.memory.set(key, fromShared, ttl);
+      if (this.memory && ttl > 0 && epoch === this.epoch) this.memory.set(key, fromShared, ttl);
       return value;
     }
 
@@ -144,7 +145,13 @@ export class StateCache implements OnModuleInit, OnApplicationShutdown {
   }
 
   private keyOf(kind: string, id: string): string {
-    return this.redis.key('cache', kind, createHash('sha256').update(id).digest('hex'));
+    const name = `${kind}:${id}`;
+    let key = this.keys.get(name);
+    if (key === undefined) {
+      key = this.redis.key('cache', kind, createHash('sha256').update(id).digest('hex'));
+      this.keys.set(name, key);
+    }
+    return key;
   }
 
   private async readShared(key: string): Promise<string | undefined> {
@@ -161,7 +168,7 @@ export class StateCache implements OnModuleInit, OnApplicationShutdown {
     const ttl = Math.min(this.redisBacked ? SHARED_TTL_MS : MEMORY_ONLY_TTL_MS, codec.ttlMs(value));
     if (ttl <= 0) return;
     const raw = codec.encode(value);
-    if (this.memory) void this.memory.set(key, raw, Math.min(MEMORY_TTL_MS, ttl));
+    if (this.memory) this.memory.set(key, raw, Math.min(MEMORY_TTL_MS, ttl));
     if (this.sharedUsable()) {
       withTimeout(this.shared.set(key, raw, ttl), SHARED_TIMEOUT_MS).catch(() => undefined);
     }
@@ -173,7 +180,7 @@ export class StateCache implements OnModuleInit, OnApplicationShutdown {
 
   private async evict(keys: string[]): Promise<void> {
     this.epoch++;
-    if (this.memory) await this.memory.mdel(keys);
+    this.memory?.mdel(keys);
     if (!this.redisBacked) {
       await this.shared.mdel(keys);
       return;
@@ -214,6 +221,6 @@ export class StateCache implements OnModuleInit, OnApplicationShutdown {
     }
     if (message.from === this.instanceId || !Array.isArray(message.keys)) return;
     this.epoch++;
-    await this.memory?.mdel(message.keys.filter((k): k is string => typeof k === 'string'));
+    this.memory?.mdel(message.keys.filter((k): k is string => typeof k === 'string'));
   }
 }

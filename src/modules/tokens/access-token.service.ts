@@ -5,7 +5,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { jwtVerify, SignJWT, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
 import { SigningKeys } from '../keys/signing-keys.service';
 
@@ -67,6 +67,15 @@ export class AccessTokenService {
       .setAudience(this.auth.jwtAudience)
       .sign(signer.key);
     return { token, expiresAt: new Date(exp * 1000) };
+  }
+
+  /**
+   * The key that verifies tokens with this `kid` right now, or undefined once it is revoked, retired
+   * past its tokens' lifetime or unknown: the same object for as long as the key is trusted, so a
+   * caller that remembers a verified token can check its key is still trusted (one map lookup).
+   */
+  verifierFor(kid: unknown): KeyObject | undefined {
+    return this.keys.verifier(kid);
   }
 
   /** The verified token, or undefined for anything else (never throws for a bad token). */

@@ -1,11 +1,12 @@
 import { Body, Controller, Get, Header, Patch } from '@nestjs/common';
+import { RouteSchema } from '@nestjs/platform-fastify';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AcceptsApiKey } from '../../common/decorators/accepts-api-key.decorator';
 import { CurrentAuth } from '../auth/decorators/current-auth.decorator';
 import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
 import type { AuthContext } from '../auth/auth-context';
 import { UpdateProfileDto } from './dto/update-profile.dto';
-import { toUserResponse, UserResponse } from './dto/user.response';
+import { toUserResponse, USER_RESPONSE_SCHEMA, UserResponse } from './dto/user.response';
 import { UsersService } from './users.service';
 
 @ApiTags('users')
@@ -16,6 +17,7 @@ export class UsersController {
 
   @Get('me')
   @AcceptsApiKey('profile')
+  @RouteSchema({ response: { 200: USER_RESPONSE_SCHEMA } })
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'The signed-in user' })
   @ApiOkResponse({ type: UserResponse })

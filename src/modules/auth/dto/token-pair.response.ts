@@ -44,6 +44,25 @@ export class SessionResponse {
   current: boolean;
 }
 
+/**
+ * Both /auth/verify answers (VerifyResponse for a bearer token, ApiKeyVerifyResponse for a key) as
+ * one JSON Schema, for Fastify's compiled response serialiser: a field absent from an answer is
+ * left out, so each shape comes out exactly as the OpenAPI document describes it.
+ */
+export const VERIFY_RESPONSE_SCHEMA = {
+  type: 'object',
+  required: ['valid', 'userId', 'roles', 'expiresAt'],
+  properties: {
+    valid: { type: 'boolean' },
+    userId: { type: 'string' },
+    sessionId: { type: 'string' },
+    apiKeyId: { type: 'string' },
+    roles: { type: 'array', items: { type: 'string' } },
+    scopes: { type: 'array', items: { type: 'string' } },
+    expiresAt: { type: ['string', 'null'] },
+  },
+} as const;
+
 /** /auth/verify for an API key (X-API-Key). */
 export class ApiKeyVerifyResponse {
   @ApiProperty({ enum: [true] })

@@ -1,19 +1,15 @@
-// Fastify hooks that observe every request: the request id header (the id and the request context
-// the rest of the code logs and times against are opened by src/common/lifecycle/request-scope.ts,
-// installed just before these), handler timing, the Server-Timing header, the request duration
-// histogram, login/refresh/register outcomes, and one log line per request (a warning with the
-// timing breakdown when slower than SLOW_REQUEST_MS).
-import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+// What observes every request (the id, the request context and the X-Request-Id header the rest of
+// the code logs and times against are src/common/lifecycle/request-scope.ts's, whose one pass of
+// hooks this adds its steps to): the Server-Timing header, the request duration histogram,
+// login/refresh/register outcomes, and one log line per request (a warning with the timing
+// breakdown when slower than SLOW_REQUEST_MS).
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import type { Logger as PinoLogger } from 'pino';
-import {
-  REQUEST_ID_HEADER,
-  RequestContext,
-  requestContextOf,
-  runInRequestContext,
-} from '../../../common/request-context';
+import { requestScopeOf } from '../../../common/lifecycle/request-scope';
+import { RequestContext, requestContextOf, runInRequestContext } from '../../../common/request-context';
 import type { LatchConfig } from '../../../config/configuration';
 import { AuthFlow, Metrics } from '../metrics/metrics.service';
 
@@ -81,9 +77,8 @@ function resultFromStatus(flow: AuthFlow, status: number, request: FastifyReques
 }
 
 @Injectable()
-export class RequestObserver implements OnApplicationBootstrap {
+export class RequestObserver {
   private readonly slowRequestMs: number;
-  private fastify?: FastifyInstance;
 
   constructor(
     private readonly metrics: Metrics,
@@ -93,50 +88,28 @@ export class RequestObserver implements OnApplicationBootstrap {
   }
 
   /**
-   * Installs the hooks; call after installRequestScope() and before the routes are registered
+   * Adds its steps to the request's one pass of hooks (src/common/lifecycle/request-scope.ts) and
+   * its onResponse hook; call after installRequestScope() and before the routes are registered
    * (that is, before app.init()).
    */
   install(fastify: FastifyInstance, logger: PinoLogger): void {
-    this.fastify = fastify;
-    fastify.addHook('onRequest', (request, reply, done) => {
-      const context = requestContextOf(request);
-      if (context) {
-        context.auth = () => (request as FastifyRequest & { user?: { userId?: unknown; sessionId?: unknown } }).user;
-        void reply.header(REQUEST_ID_HEADER, context.requestId);
-      }
-      done();
-    });
-
-    fastify.addHook('preHandler', (request, _reply, done) => {
-      const context = requestContextOf(request);
-      if (!context) return done();
-      context.handlerStartedAt = performance.now();
-      runInRequestContext(context, () => {
+    const scope = requestScopeOf(fastify);
+    if (!scope) throw new Error('installRequestScope() must run before RequestObserver.install()');
+    if (logger.isLevelEnabled('trace')) {
+      scope.onHandler((request) => {
         if (request.body !== undefined) logger.trace({ body: request.body }, 'request body');
-        done();
       });
+    }
+    // Last among the send steps, after the response's held work (such as the audit write), so
+    // that work is part of what it reports.
+    scope.beforeSend((_request, reply, context) => {
+      void reply.header('Server-Timing', publicServerTiming(timingBreakdown(context)));
     });
 
     fastify.addHook('onResponse', (request, reply, done) => {
       const context = requestContextOf(request);
       if (context) runInRequestContext(context, () => this.completed(request, reply, context, logger));
       done();
-    });
-  }
-
-  /**
-   * The Server-Timing hook goes last among the onSend hooks (those modules add theirs at init), so
-   * that work a response is held for, such as the audit write, is part of what it reports.
-   */
-  onApplicationBootstrap(): void {
-    this.fastify?.addHook('onSend', (request, reply, payload, done) => {
-      const context = requestContextOf(request);
-      if (context) {
-        context.handlerEndedAt ??= performance.now();
-        void reply.header(REQUEST_ID_HEADER, context.requestId);
-        void reply.header('Server-Timing', publicServerTiming(timingBreakdown(context)));
-      }
-      done(null, payload);
     });
   }
 

@@ -47,3 +47,35 @@ export function toUserResponse(user: UserEntity): UserResponse {
     lastLoginAt: user.lastLoginAt ? user.lastLoginAt.toISOString() : null,
   };
 }
+
+/**
+ * The same shape as a JSON Schema, for Fastify's response serialiser on hot routes (GET /users/me):
+ * a compiled serialiser instead of JSON.stringify. Keep it in step with the class above.
+ */
+export const USER_RESPONSE_SCHEMA = {
+  type: 'object',
+  required: [
+    'id',
+    'email',
+    'username',
+    'displayName',
+    'roles',
+    'status',
+    'emailVerified',
+    'mfaEnabled',
+    'createdAt',
+    'lastLoginAt',
+  ],
+  properties: {
+    id: { type: 'string' },
+    email: { type: 'string' },
+    username: { type: ['string', 'null'] },
+    displayName: { type: ['string', 'null'] },
+    roles: { type: 'array', items: { type: 'string' } },
+    status: { type: 'string' },
+    emailVerified: { type: 'boolean' },
+    mfaEnabled: { type: 'boolean' },
+    createdAt: { type: 'string' },
+    lastLoginAt: { type: ['string', 'null'] },
+  },
+} as const;
