@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { VERIFY_RESPONSE_SCHEMA } from '../../auth/dto/token-pair.response';
+import { ApiKeyVerifyResponse, VERIFY_RESPONSE_SCHEMA, VerifyResponse } from '../../auth/dto/token-pair.response';
 import type { UserEntity } from '../user.entity';
 import { toUserResponse, USER_RESPONSE_SCHEMA } from './user.response';
 
@@ -23,10 +23,25 @@ describe('response schemas of the hot routes', () => {
     assert.deepEqual([...USER_RESPONSE_SCHEMA.required].sort(), fields);
   });
 
-  it('require every field of the verify answer', () => {
-    assert.deepEqual(
-      [...VERIFY_RESPONSE_SCHEMA.required].sort(),
-      Object.keys(VERIFY_RESPONSE_SCHEMA.properties).sort(),
-    );
+  it('name every field of both verify answers, and require the fields they share', () => {
+    const bearer: Required<VerifyResponse> = {
+      valid: true,
+      userId: 'u',
+      sessionId: 's',
+      roles: [],
+      expiresAt: '2026-01-01T00:00:00.000Z',
+    };
+    const apiKey: Required<ApiKeyVerifyResponse> = {
+      valid: true,
+      userId: 'u',
+      apiKeyId: 'k',
+      roles: [],
+      scopes: [],
+      expiresAt: null,
+    };
+    const named = new Set([...Object.keys(bearer), ...Object.keys(apiKey)]);
+    const shared = Object.keys(bearer).filter((field) => field in apiKey);
+    assert.deepEqual(Object.keys(VERIFY_RESPONSE_SCHEMA.properties).sort(), [...named].sort());
+    assert.deepEqual([...VERIFY_RESPONSE_SCHEMA.required].sort(), shared.sort());
   });
 });
