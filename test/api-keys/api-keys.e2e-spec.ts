@@ -285,6 +285,30 @@ describe('API keys', () => {
     );
   });
 
+  it("lets an admin delete all of a user's keys at once, leaving other users' keys alone", async () => {
+    const user = await registerAndLogin(t.api);
+    const other = await registerAndLogin(t.api);
+    const keys = [
+      await createKey(t.api, user.accessToken, { scopes: ['profile'] }),
+      await createKey(t.api, user.accessToken, { scopes: ['profile'] }),
+    ];
+    const kept = await createKey(t.api, other.accessToken, { scopes: ['profile'] });
+    for (const key of keys) assert.equal((await t.api.get('/users/me', withKey(key.key))).status, 200); // cached
+    assert.equal((await t.api.delete(`/users/${user.id}/api-keys`, { token: user.accessToken })).status, 403);
+    assert.equal((await t.api.delete(`/users/${user.id}/api-keys`, { token: admin.accessToken })).status, 204);
+    for (const key of keys) assert.equal((await t.api.get('/users/me', withKey(key.key))).status, 401);
+    assert.equal((await t.api.get('/users/me', withKey(kept.key))).status, 200);
+    assert.deepEqual((await t.api.get('/api-keys', { token: user.accessToken })).body, []);
+    const audited = await query<{ count: string }>(
+      t.databaseUrl,
+      `SELECT count(*) FROM auth_events WHERE user_id = $1 AND type = 'auth.api_key.deleted' AND actor_id = $2`,
+      [user.id, admin.id],
+    );
+    assert.equal(Number(audited[0]!.count), 2);
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    assert.equal((await t.api.delete(`/users/${unknown}/api-keys`, { token: admin.accessToken })).status, 404);
+  });
+
   it('keeps keys working across a password change and logout-all', async () => {
     const user = await registerAndLogin(t.api);
     const key = await createKey(t.api, user.accessToken, { scopes: ['profile'] });

@@ -1,4 +1,4 @@
-// An admin's view of any user's API keys: list them, delete one (e.g. a leaked key).
+// An admin's view of any user's API keys: list them, delete one (e.g. a leaked key) or all of them.
 import { Controller, Delete, Get, Header, HttpCode, Param } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { isUUID } from 'class-validator';
@@ -34,6 +34,21 @@ export class AdminApiKeysController {
     if (!isUUID(id)) throw new AppError(ErrorCode.NotFound, 'No such user.');
     await this.users.getByIdOrFail(id);
     return (await this.apiKeys.list(id)).map(toApiKeyResponse);
+  }
+
+  @Delete(':id/api-keys')
+  @HttpCode(204)
+  @ApiOperation({ summary: "Delete all of a user's API keys (admin): they stop working at once, on every instance" })
+  @ApiNoContentResponse()
+  @ApiProblems(401, 403, 404)
+  async deleteAll(
+    @Param('id') id: string,
+    @CurrentAuth() auth: AuthContext,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    if (!isUUID(id)) throw new AppError(ErrorCode.NotFound, 'No such user.');
+    await this.users.getByIdOrFail(id);
+    await this.apiKeys.deleteAll(id, client, auth.userId);
   }
 
   @Delete(':id/api-keys/:keyId')

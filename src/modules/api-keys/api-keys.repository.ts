@@ -84,6 +84,15 @@ export class ApiKeysRepository {
     return deleted?.keyHash ?? null;
   }
 
+  /** Deletes every key of the user; their ids and stored hashes (to evict them from caches). */
+  async deleteAllForUser(userId: string): Promise<Pick<ApiKeyEntity, 'id' | 'keyHash'>[]> {
+    return rows<ApiKeyEntity, 'id' | 'keyHash'>(
+      this.db,
+      `WITH deleted AS (DELETE FROM api_keys WHERE user_id = $1 RETURNING id, key_hash) SELECT * FROM deleted`,
+      [userId],
+    );
+  }
+
   /** Stamps lastUsedAt, at most once a minute whatever the number of instances. */
   async touch(id: string): Promise<void> {
     await this.db.query(

@@ -79,6 +79,17 @@ export class ApiKeysService {
     this.events.publish(new ApiKeyDeletedEvent(userId, id, client, actorId));
   }
 
+  /** Deletes every key of the user (an admin's answer to a leak); each is audited as deleted. */
+  async deleteAll(userId: string, client: ClientInfo, actorId: string): Promise<void> {
+    const deleted = await this.keys.deleteAllForUser(userId);
+    if (deleted.length === 0) return;
+    await this.cache.forget(
+      CacheKind.ApiKey,
+      deleted.map((key) => key.keyHash),
+    );
+    for (const key of deleted) this.events.publish(new ApiKeyDeletedEvent(userId, key.id, client, actorId));
+  }
+
   /**
    * The live key a well-formed presented key stands for, or null. Read through the state cache under
    * its current keyed hash; a row hashed under a retired ENCRYPTION_KEY is re-hashed on first use.
