@@ -265,6 +265,29 @@ describe('multi-factor sign-in', () => {
     assert.ok(failures.length >= 5);
   });
 
+  it("removes other users' abandoned challenges as new ones are made, so the table does not grow", async () => {
+    const abandoned = await enrol(t.api);
+    for (let i = 0; i < 12; i++) await challenge(t.api, abandoned);
+    // The user never comes back; their challenges expire (the per-user pruning alone would keep them).
+    await query(
+      t.databaseUrl,
+      `UPDATE mfa_challenges SET expires_at = now() - interval '1 minute' WHERE user_id = $1`,
+      [abandoned.id],
+    );
+    const left = async () =>
+      Number(
+        (
+          await query<{ n: string }>(t.databaseUrl, 'SELECT count(*) AS n FROM mfa_challenges WHERE user_id = $1', [
+            abandoned.id,
+          ])
+        )[0]!.n,
+      );
+    assert.ok((await left()) >= 10, 'the abandoned challenges are there');
+    const other = await enrol(t.api);
+    for (let i = 0; i < 3; i++) await challenge(t.api, other);
+    assert.equal(await left(), 0, "three new challenges took up to 30 expired ones of anyone's with them");
+  });
+
   it('answers bad codes with 400 or 401, never 5xx', async () => {
     const user = await enrol(t.api);
     const mfaToken = await challenge(t.api, user);

@@ -11,6 +11,8 @@ import type { MfaFactorEntity } from './mfa-factor.entity';
 
 /** A challenge dies after this many wrong codes. */
 export const MAX_CHALLENGE_FAILURES = 5;
+/** Abandoned challenges of any user removed with each new challenge (see createChallenge). */
+export const STALE_CHALLENGES_PER_INSERT = 10;
 
 @Injectable()
 export class MfaRepository {
@@ -116,14 +118,23 @@ export class MfaRepository {
     return outcome && outcome.used > 0 ? outcome.remaining : null;
   }
 
-  /** A new challenge; the user's dead ones go at the same time. */
+  /**
+   * A new challenge. In the same statement the user's dead ones go, and a few expired ones of anyone
+   * (oldest first, skipping rows another statement holds): each challenge made removes up to
+   * STALE_CHALLENGES_PER_INSERT abandoned ones, so the table holds little more than live
+   * challenges without a sweep of its own.
+   */
   async createChallenge(tokenHash: string, userId: string, expiresAt: Date): Promise<void> {
     await this.db.query(
       `WITH gone AS (
          DELETE FROM mfa_challenges
-          WHERE user_id = $2 AND (expires_at < now() OR used_at IS NOT NULL OR failures >= $4))
+          WHERE user_id = $2 AND (expires_at < now() OR used_at IS NOT NULL OR failures >= $4)),
+       stale AS (
+         DELETE FROM mfa_challenges
+          WHERE token_hash IN (SELECT token_hash FROM mfa_challenges WHERE expires_at < now()
+                               ORDER BY expires_at LIMIT $5 FOR UPDATE SKIP LOCKED))
        INSERT INTO mfa_challenges (token_hash, user_id, expires_at) VALUES ($1, $2, $3)`,
-      [tokenHash, userId, expiresAt, MAX_CHALLENGE_FAILURES],
+      [tokenHash, userId, expiresAt, MAX_CHALLENGE_FAILURES, STALE_CHALLENGES_PER_INSERT],
     );
   }
 
