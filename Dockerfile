@@ -19,7 +19,7 @@ FROM ${NODE_IMAGE} AS runtime
 # NODE_OPTIONS: the heap budget, the same flags `npm start` passes and deploy/configmap.yaml sets
 # (docs/operations.md, "Memory"); override it with `-e NODE_OPTIONS=...`.
 ENV NODE_ENV=production \
-    NODE_OPTIONS="--max-old-space-size=192 --max-semi-space-size=4" \
+    NODE_OPTIONS="--max-old-space-size=192 --max-semi-space-size=4 --expose-gc" \
     PORT=3000 \
     HOST=0.0.0.0 \
     DATA_DIR=/app/.data
