@@ -40,18 +40,28 @@ describe('idle collector', () => {
     assert.equal(state.calls.length, 1);
   });
 
-  it('after a collection, waits for the heap to grow and for the interval to pass', () => {
+  it('after a collection, collects again only once a load came and went, the heap grew and the interval passed', () => {
     const { state, collector } = harness({ heap: 80 * MB, busy: 0 });
     while (!collector.tick());
     state.now += MIN_INTERVAL_MS;
-    for (let i = 0; i < 10; i++) assert.equal(collector.tick(), false, 'heap has not grown');
+    state.heap = 200 * MB;
+    for (let i = 0; i < 10; i++) assert.equal(collector.tick(), false, 'no busy tick since: a steady light load');
+    state.busy = 0.9;
+    for (let i = 0; i < 4; i++) assert.equal(collector.tick(), false, 'busy');
+    state.busy = 0.1;
+    state.heap = 50 * MB + GROWTH_BYTES - 1;
+    for (let i = 0; i < 4; i++) assert.equal(collector.tick(), false, 'heap has not grown enough');
     state.heap = 50 * MB + GROWTH_BYTES;
-    state.now += 1;
-    assert.equal(collector.tick(), true, 'grown, quiet and past the interval');
+    assert.equal(collector.tick(), true, 'busy, then quiet, grown and past the interval');
+    state.busy = 0.9;
+    collector.tick();
+    state.busy = 0;
     state.heap = 200 * MB;
     state.now += MIN_INTERVAL_MS - 1;
     for (let i = 0; i < 10; i++) assert.equal(collector.tick(), false, 'too soon after the last one');
-    assert.equal(state.calls.length, 2);
+    state.now += 1;
+    assert.equal(collector.tick(), true);
+    assert.equal(state.calls.length, 3);
   });
 
   it('starts only with a gc function (the one --expose-gc installs, or given)', (t) => {
