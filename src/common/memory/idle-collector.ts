@@ -32,7 +32,7 @@ export const QUIET_TICKS = 2;
 /** Collect only when the heap grew at least this much since the last collection. */
 export const GROWTH_BYTES = 16 * 2 ** 20;
 /** At most one collection per this interval. */
-export const MIN_INTERVAL_MS = 5_000;
+export const MIN_INTERVAL_MS = 2_000;
 
 /**
  * The decision, kept apart from timers: `tick()` is called every TICK_MS and answers whether it
