@@ -102,6 +102,16 @@ export function shippedNodeFlags(): string[] {
   return match[1].split(' ').filter((flag) => flag !== '');
 }
 
+/**
+ * The environment the image sets for memory besides NODE_OPTIONS (the Dockerfile's runtime
+ * MALLOC_ARENA_MAX, which deploy/configmap.yaml repeats), so the bench measures what ships.
+ */
+export function shippedEnv(): Record<string, string> {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const arenas = /^\s+MALLOC_ARENA_MAX=(\d+)/m.exec(dockerfile.slice(dockerfile.lastIndexOf('FROM ')))?.[1];
+  return arenas ? { MALLOC_ARENA_MAX: arenas } : {};
+}
+
 export interface LatchStartOptions {
   env: Record<string, string>;
   /** Node flags before dist/main.js: the shipped ones unless the run overrides them. */

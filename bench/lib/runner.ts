@@ -14,7 +14,7 @@ import { log } from './http';
 import { MailSink, startMailSink } from './mail-sink';
 import { durations, Options } from './options';
 import { Phase } from './phase';
-import { Child, LatchServer, readRss, ROOT, shippedNodeFlags } from './processes';
+import { Child, LatchServer, readRss, ROOT, shippedEnv, shippedNodeFlags } from './processes';
 import { CostBaselines, fmt, PhaseInfo, RunReport, statementDeltas } from './results';
 import { seedPhase } from './seed';
 
@@ -74,6 +74,7 @@ export class BenchRunner {
       serverNodeOptions: process.env.BENCH_SERVER_NODE_OPTIONS
         ? `NODE_OPTIONS=${process.env.BENCH_SERVER_NODE_OPTIONS} (BENCH_SERVER_NODE_OPTIONS, not what ships)`
         : `${this.nodeFlags.join(' ')} (as npm start and the image)`,
+      serverMallocArenaMax: process.env.MALLOC_ARENA_MAX ?? shippedEnv().MALLOC_ARENA_MAX ?? 'glibc default',
       loadGenerator: 'autocannon 9, closed loop, pipelining 1, in the bench process',
     });
     for (const [index, cost] of this.options.costs.entries()) {
@@ -82,7 +83,8 @@ export class BenchRunner {
   }
 
   private serverEnv(cost: number, database: BenchDatabase, dataDir: string): Record<string, string> {
-    const env: Record<string, string> = {};
+    // The image's MALLOC_ARENA_MAX unless the bench's own environment sets it.
+    const env: Record<string, string> = shippedEnv();
     for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
     Object.assign(env, {
       NODE_ENV: 'production',

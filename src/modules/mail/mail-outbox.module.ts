@@ -1,26 +1,16 @@
 // The mail outbox: the mail_outbox table, its dispatcher and the SMTP sender. It depends on no
 // feature module, so any module may import it: auth and the notice listeners queue mail through
 // MailService; tokens (cleanup), health and observability ask MailOutbox, never the table.
-import { MailerModule } from '@nestjs-modules/mailer';
 import { Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { LatchConfig } from '../../config/configuration';
 import { CryptoModule } from '../crypto/crypto.module';
 import { MailDispatcher } from './mail-dispatcher.service';
 import { MailOutboxRepository } from './mail-outbox.repository';
 import { MailOutbox } from './mail-outbox.service';
-import { mailerOptions, MailSender } from './mail-sender.service';
+import { MailSender } from './mail-sender.service';
 import { MailService } from './mail.service';
 
 @Module({
-  imports: [
-    MailerModule.forRootAsync({
-      imports: [],
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<LatchConfig, true>) => mailerOptions(config.get('mail', { infer: true })),
-    }),
-    CryptoModule,
-  ],
+  imports: [CryptoModule],
   providers: [MailOutboxRepository, MailSender, MailDispatcher, MailService, MailOutbox],
   exports: [MailService, MailOutbox],
 })

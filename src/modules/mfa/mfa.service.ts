@@ -5,7 +5,6 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
-import { toString as qrCodeSvg } from 'qrcode';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import {
@@ -117,7 +116,9 @@ export class MfaService implements OnApplicationBootstrap {
     if (!saved)
       throw new AppError(ErrorCode.ValidationFailed, 'Multi-factor sign-in is already on; turn it off first.');
     const otpauthUri = totpUri(secret, this.issuer, user.email);
-    return { secret, otpauthUri, qrCodeSvg: await qrCodeSvg(otpauthUri, { type: 'svg', margin: 2 }) };
+    // Loaded with the first enrolment, not at start (docs/operations.md#memory).
+    const { toString: renderQrCode } = await import('qrcode');
+    return { secret, otpauthUri, qrCodeSvg: await renderQrCode(otpauthUri, { type: 'svg', margin: 2 }) };
   }
 
   /** The first code turns MFA on; returns the ten recovery codes, shown this once. */

@@ -49,17 +49,20 @@ class SortedStringTable {
 
 /**
  * Loads the list module alone (not the package index, which also decompresses the diceware list and
- * keyboard graphs Latch never uses), builds the table, and drops the module from the require cache
- * so that its decompressed array can be collected.
+ * keyboard graphs Latch never uses), builds the table, and drops the modules it loaded from the
+ * require cache so that the decompressed array and the module's source can be collected.
  */
 function loadCommonPasswords(): SortedStringTable {
   const load = createRequire(__filename);
   const path = load.resolve('@zxcvbn-ts/language-common/dist/passwords.json.cjs');
+  const cachedBefore = new Set(Object.keys(load.cache));
   try {
     const list = load(path) as string[];
     return new SortedStringTable(list.map((entry) => entry.normalize('NFKC').toLowerCase()));
   } finally {
-    delete load.cache[path];
+    // The list module and what it loaded (the decompressor, which points back at the list module
+    // as its first parent and so would keep the list and its 370 KB source literal alive).
+    for (const key of Object.keys(load.cache)) if (!cachedBefore.has(key)) delete load.cache[key];
   }
 }
 

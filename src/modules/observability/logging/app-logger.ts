@@ -4,7 +4,6 @@
 // session (read from the request context on each line).
 import type { LoggerService } from '@nestjs/common';
 import pino, { type DestinationStream, type Level, type Logger as PinoLogger } from 'pino';
-import pinoPretty from 'pino-pretty';
 import type { AppConfig } from '../../../config/configuration';
 import { currentRequestContext, requestLogFields } from '../../../common/request-context';
 import { redactText, redactValue } from './redact';
@@ -30,6 +29,8 @@ function createPino(config: Pick<AppConfig, 'logLevel' | 'nodeEnv'>, destination
   };
   if (destination) return pino(options, destination);
   if (config.nodeEnv === 'development') {
+    // Loaded only here: production never needs it (about 1 MB of heap).
+    const pinoPretty = require('pino-pretty') as typeof import('pino-pretty');
     return pino(options, pinoPretty({ colorize: process.stdout.isTTY, sync: true, translateTime: 'SYS:HH:MM:ss.l' }));
   }
   return pino(options, pino.destination({ dest: 1, sync: true }));
