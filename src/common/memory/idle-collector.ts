@@ -26,8 +26,8 @@ export interface IdleCollectorOptions {
 export const TICK_MS = 250;
 /** Busy: the loop busy at least this share of a tick. A collection waits for a busy tick since the last one. */
 export const BUSY_UTILIZATION = 0.5;
-/** Quiet: the loop busy less than this share of the time, for QUIET_TICKS ticks in a row. */
-export const QUIET_UTILIZATION = 0.2;
+/** Quiet: the loop busy less than this share of the time (a few requests at most), for QUIET_TICKS ticks in a row: the pause of a collection then meets few requests. */
+export const QUIET_UTILIZATION = 0.05;
 export const QUIET_TICKS = 2;
 /** Collect only when the heap grew at least this much since the last collection. */
 export const GROWTH_BYTES = 16 * 2 ** 20;
