@@ -9,6 +9,7 @@ import { ANY_API_KEY } from '../../common/decorators/accepts-api-key.decorator';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import { ApiKeyUsedEvent } from '../../common/events/domain-events';
 import { DomainEvents } from '../../common/events/domain-events.service';
+import { BoundedMap } from '../cache/cache-stores';
 import { Metrics } from '../observability/metrics/metrics.service';
 import { ApiKeyRateLimit } from '../throttle/api-key-rate-limit';
 import type { UserEntity } from '../users/user.entity';
@@ -29,7 +30,8 @@ export interface ApiKeyCaller {
 
 @Injectable()
 export class ApiKeyAuthenticator {
-  private readonly announced = new Map<string, number>();
+  /** When each key's use was last announced; the oldest are forgotten beyond MAX_REMEMBERED. */
+  private readonly announced = new BoundedMap<string, number>(MAX_REMEMBERED);
 
   constructor(
     private readonly apiKeys: ApiKeysService,
@@ -94,7 +96,6 @@ export class ApiKeyAuthenticator {
     const now = Date.now();
     const last = this.announced.get(key.id);
     if (last !== undefined && now - last < LAST_USED_INTERVAL_MS) return;
-    if (this.announced.size >= MAX_REMEMBERED) this.announced.clear();
     this.announced.set(key.id, now);
     this.events.publish(new ApiKeyUsedEvent(user.id, key.id));
   }
