@@ -63,9 +63,9 @@ export function installRequestScope(fastify: FastifyInstance): RequestScope {
 
   fastify.addHook('onRequest', (request, reply, done) => {
     const context = newRequestContext(requestIdFrom(request.headers[REQUEST_ID_HEADER]));
-    context.auth = () => (request as AuthenticatedRequest).user;
+    context.carrier = request as AuthenticatedRequest;
     bindRequestContext(request, context);
-    armRequestDeadline(request, reply);
+    armRequestDeadline(request, reply, context);
     void reply.header(REQUEST_ID_HEADER, context.requestId);
     runInRequestContext(context, done);
   });
@@ -90,7 +90,7 @@ export function installRequestScope(fastify: FastifyInstance): RequestScope {
   fastify.addHook('onSend', (request, reply, payload, done) => {
     const context = requestContextOf(request);
     if (!context) return done(null, payload);
-    if (context.responseSent || context.held.size === 0) {
+    if (context.responseSent || !context.held || context.held.size === 0) {
       context.responseSent = true;
       finish(request, reply, context);
       return done(null, payload);

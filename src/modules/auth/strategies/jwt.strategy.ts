@@ -144,7 +144,6 @@ export class JwtStrategy {
     return { userId: sub, sessionId: sid, roles: user.roles, tokenExpiresAt: new Date(exp * 1000), user };
   }
 
-
   /** The caller and the verified claims, or undefined for any token that is not a live session's. */
   async check(token: string): Promise<{ auth: AuthContext; payload: VerifiedAccessToken['payload'] } | undefined> {
     const remembered = await this.verifiedClaims(token);

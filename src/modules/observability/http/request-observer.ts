@@ -79,6 +79,7 @@ function resultFromStatus(flow: AuthFlow, status: number, request: FastifyReques
 @Injectable()
 export class RequestObserver {
   private readonly slowRequestMs: number;
+  private readonly durations = new Map<string, { observe(value: number): void }>();
 
   constructor(
     private readonly metrics: Metrics,
@@ -108,7 +109,7 @@ export class RequestObserver {
 
     fastify.addHook('onResponse', (request, reply, done) => {
       const context = requestContextOf(request);
-      if (context) runInRequestContext(context, () => this.completed(request, reply, context, logger));
+      if (context) this.completed(request, reply, context, logger);
       done();
     });
   }
@@ -117,22 +118,50 @@ export class RequestObserver {
     const timing = timingBreakdown(context);
     const route = request.routeOptions?.url;
     const status = reply.statusCode;
-    this.metrics.httpRequestDuration.observe(
-      { method: request.method, route: route ?? 'unmatched', status_code: String(status) },
-      timing.totalMs / 1000,
-    );
+    this.durationOf(request.method, route ?? 'unmatched', status).observe(timing.totalMs / 1000);
     const flow = authFlowOf(request, route);
     if (flow) this.metrics.recordAuthOutcome(flow, context.outcome ?? resultFromStatus(flow, status, request));
 
+    const slow = timing.totalMs > this.slowRequestMs;
+    const quiet = !slow && route !== undefined && QUIET_ROUTES.test(route);
+    // Most requests log nothing at the usual levels: no log line is built for them.
+    if (!logger.isLevelEnabled(slow ? 'warn' : quiet ? 'debug' : 'info')) return;
+    runInRequestContext(context, () => this.log(request, route, status, timing, slow, quiet, logger));
+  }
+
+  /**
+   * The duration histogram's child for one label set, kept: prom-client would otherwise hash the
+   * label object on every request. Routes are templates and methods and statuses few, so the map
+   * stays small; unmatched URLs share the one 'unmatched' route label.
+   */
+  private durationOf(method: string, route: string, status: number): { observe(value: number): void } {
+    const key = `${method} ${status} ${route}`;
+    let child = this.durations.get(key);
+    if (!child) {
+      child = this.metrics.httpRequestDuration.labels({ method, route, status_code: String(status) });
+      this.durations.set(key, child);
+    }
+    return child;
+  }
+
+  private log(
+    request: FastifyRequest,
+    route: string | undefined,
+    status: number,
+    timing: TimingBreakdown,
+    slow: boolean,
+    quiet: boolean,
+    logger: PinoLogger,
+  ): void {
     const fields = {
       req: { method: request.method, url: request.url, route, ip: request.ip },
       res: { statusCode: status },
       responseTime: timing.totalMs,
       timing,
     };
-    if (timing.totalMs > this.slowRequestMs) {
+    if (slow) {
       logger.warn(fields, `slow request: ${request.method} ${route ?? request.url} took ${timing.totalMs} ms`);
-    } else if (route && QUIET_ROUTES.test(route)) {
+    } else if (quiet) {
       logger.debug(fields, 'request completed');
     } else {
       logger.info(fields, 'request completed');
