@@ -15,6 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import {
   bindRequestContext,
+  currentRequestContext,
   newRequestContext,
   REQUEST_ID_HEADER,
   RequestContext,
@@ -76,10 +77,13 @@ export function installRequestScope(fastify: FastifyInstance): RequestScope {
     const context = requestContextOf(request);
     if (!context) return done();
     context.handlerStartedAt = performance.now();
-    runInRequestContext(context, () => {
+    const enter = (): void => {
       for (const step of handlerSteps) step(request, context);
       done();
-    });
+    };
+    // Without a body nothing ran outside the context: no need to enter it again.
+    if (currentRequestContext() === context) enter();
+    else runInRequestContext(context, enter);
   });
 
   const finish = (request: FastifyRequest, reply: FastifyReply, context: RequestContext): void => {

@@ -44,7 +44,7 @@ export class LatchThrottlerGuard extends ThrottlerGuard {
   counts(context: ExecutionContext): boolean {
     if (!this.enabled || context.getType() !== 'http') return false;
     // The matched route's pattern, not the raw URL: no spelling of a path can dodge its limit.
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const request = context.getArgByIndex<FastifyRequest>(0); // as switchToHttp().getRequest(), without a new host
     const route = request.routeOptions?.url ?? request.url;
     return route.startsWith(LIMITED_PREFIX);
   }

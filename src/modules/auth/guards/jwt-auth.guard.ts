@@ -36,7 +36,8 @@ export class JwtAuthGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const route = this.routeAuth(context);
     if (route.isPublic) return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest & { user?: AuthContext }>();
+    // The request is the handler's first argument; switchToHttp() would build a new host for it each time.
+    const request = context.getArgByIndex<FastifyRequest & { user?: AuthContext }>(0);
     const header = request.headers.authorization;
     const apiKey = request.headers[API_KEY_HEADER];
     if (apiKey !== undefined) {

@@ -27,6 +27,8 @@ interface Remembered {
   kid: unknown;
   /** The key that verified the signature: the token stays trusted only while this key is. */
   key: KeyObject;
+  /** The caller fromMemory() last answered for this token, kept while its user is the same in-memory value. */
+  lastAuth?: Readonly<AuthContext>;
 }
 
 /**
@@ -117,7 +119,7 @@ export class JwtStrategy {
    * verified before, whose session and user this instance holds in memory, is answered at once
    * (the same checks, none of them waiting); anything else goes the full way.
    */
-  authenticate(token: string): AuthContext | Promise<AuthContext> {
+  authenticate(token: string): Readonly<AuthContext> | Promise<AuthContext> {
     return this.fromMemory(token) ?? this.authenticateFully(token);
   }
 
@@ -132,7 +134,7 @@ export class JwtStrategy {
    * key still trusted), the live session and the active user from the state cache's memory tier.
    * Undefined whenever anything is missing or refused: the full path then decides, and answers.
    */
-  private fromMemory(token: string): AuthContext | undefined {
+  private fromMemory(token: string): Readonly<AuthContext> | undefined {
     const remembered = this.verified.get(token, Math.floor(Date.now() / 1000));
     // A key no longer trusted: the full path forgets the token and refuses it.
     if (!remembered || this.accessTokens.verifierFor(remembered.kid) !== remembered.key) return undefined;
@@ -141,7 +143,17 @@ export class JwtStrategy {
     if (!session || session.userId !== sub) return undefined;
     const user = this.users.peekById(sub);
     if (!user || user.status !== 'active') return undefined;
-    return { userId: sub, sessionId: sid, roles: user.roles, tokenExpiresAt: new Date(exp * 1000), user };
+    // The same token, session and user (the memory tier's value, renewed at least every second): the same caller.
+    if (remembered.lastAuth?.user === user) return remembered.lastAuth;
+    const auth = Object.freeze({
+      userId: sub,
+      sessionId: sid,
+      roles: user.roles,
+      tokenExpiresAt: new Date(exp * 1000),
+      user,
+    });
+    remembered.lastAuth = auth;
+    return auth;
   }
 
   /** The caller and the verified claims, or undefined for any token that is not a live session's. */

@@ -27,7 +27,7 @@ const round = (ms: number): number => Math.round(ms * 10) / 10;
 
 export function timingBreakdown(context: RequestContext, now = performance.now()): TimingBreakdown {
   const breakdown: TimingBreakdown = {
-    totalMs: round(now - context.startedAt),
+    totalMs: totalMs(context, now),
     dbMs: round(context.timings.db),
     dbQueries: context.timings.dbQueries,
     bcryptMs: round(context.timings.bcrypt),
@@ -42,8 +42,13 @@ export function timingBreakdown(context: RequestContext, now = performance.now()
  * RFC Server-Timing as sent to clients: the total only. The breakdown (handler, database, bcrypt)
  * would tell any client how long the password check took, so it goes to the slow-request log only.
  */
-export function publicServerTiming(timing: TimingBreakdown): string {
+export function publicServerTiming(timing: Pick<TimingBreakdown, 'totalMs'>): string {
   return `total;dur=${timing.totalMs}`;
+}
+
+/** Milliseconds since the request arrived, as every figure here is given (a tenth of a millisecond). */
+function totalMs(context: RequestContext, now = performance.now()): number {
+  return round(now - context.startedAt);
 }
 
 /** Which authentication flow a request is, from its route (and, for the OAuth endpoint, its grant). */
@@ -104,7 +109,7 @@ export class RequestObserver {
     // Last among the send steps, after the response's held work (such as the audit write), so
     // that work is part of what it reports.
     scope.beforeSend((_request, reply, context) => {
-      void reply.header('Server-Timing', publicServerTiming(timingBreakdown(context)));
+      void reply.header('Server-Timing', publicServerTiming({ totalMs: totalMs(context) }));
     });
 
     fastify.addHook('onResponse', (request, reply, done) => {
@@ -115,17 +120,19 @@ export class RequestObserver {
   }
 
   private completed(request: FastifyRequest, reply: FastifyReply, context: RequestContext, logger: PinoLogger): void {
-    const timing = timingBreakdown(context);
+    const now = performance.now();
+    const total = totalMs(context, now);
     const route = request.routeOptions?.url;
     const status = reply.statusCode;
-    this.durationOf(request.method, route ?? 'unmatched', status).observe(timing.totalMs / 1000);
+    this.durationOf(request.method, route ?? 'unmatched', status).observe(total / 1000);
     const flow = authFlowOf(request, route);
     if (flow) this.metrics.recordAuthOutcome(flow, context.outcome ?? resultFromStatus(flow, status, request));
 
-    const slow = timing.totalMs > this.slowRequestMs;
+    const slow = total > this.slowRequestMs;
     const quiet = !slow && route !== undefined && QUIET_ROUTES.test(route);
     // Most requests log nothing at the usual levels: no log line is built for them.
     if (!logger.isLevelEnabled(slow ? 'warn' : quiet ? 'debug' : 'info')) return;
+    const timing = timingBreakdown(context, now);
     runInRequestContext(context, () => this.log(request, route, status, timing, slow, quiet, logger));
   }
 
