@@ -8,7 +8,7 @@ import { ACCEPTS_API_KEY } from '../../../common/decorators/accepts-api-key.deco
 import { IS_PUBLIC } from '../../../common/decorators/public.decorator';
 import { AppError, ErrorCode } from '../../../common/errors/app-error';
 import { API_KEY_HEADER } from '../../../common/http/openapi';
-import { ApiKeyAuthenticator } from '../../api-keys/api-key-authenticator';
+import { ApiKeyAuthenticator, type ApiKeyCaller } from '../../api-keys/api-key-authenticator';
 import type { AuthContext } from '../auth-context';
 import { JwtStrategy } from '../strategies/jwt.strategy';
 
@@ -62,23 +62,26 @@ export class JwtAuthGuard implements CanActivate {
     });
   }
 
-  private async withApiKey(
+  private withApiKey(
     context: ExecutionContext,
     request: FastifyRequest & { user?: AuthContext },
     apiKey: string | string[],
     scope: string,
-  ): Promise<boolean> {
-    const reply = context.switchToHttp().getResponse<FastifyReply>();
-    const { user, key } = await this.apiKeys.authenticate(apiKey, scope, request, reply);
-    request.user = {
-      userId: user.id,
-      sessionId: null,
-      roles: user.roles,
-      tokenExpiresAt: null,
-      user,
-      apiKey: { id: key.id, scopes: key.scopes, expiresAt: key.expiresAt },
+  ): boolean | Promise<boolean> {
+    const reply = context.getArgByIndex<FastifyReply>(1);
+    const attach = ({ user, key }: ApiKeyCaller): boolean => {
+      request.user = {
+        userId: user.id,
+        sessionId: null,
+        roles: user.roles,
+        tokenExpiresAt: null,
+        user,
+        apiKey: { id: key.id, scopes: key.scopes, expiresAt: key.expiresAt },
+      };
+      return true;
     };
-    return true;
+    const caller = this.apiKeys.authenticate(apiKey, scope, request, reply);
+    return caller instanceof Promise ? caller.then(attach) : attach(caller);
   }
 
   /** Decorators are fixed once the app is built, so each handler's are read once. */
