@@ -15,7 +15,7 @@ import { StateCacheModule } from './modules/cache/state-cache.module';
 import { HealthModule } from './modules/health/health.module';
 import { ObservabilityModule } from './modules/observability/observability.module';
 import { PresenceModule } from './modules/presence/presence.module';
-import { LatchThrottlerGuard } from './modules/throttle/latch-throttler.guard';
+import { RateLimitGuard } from './modules/throttle/latch-throttler.guard';
 import { ThrottleModule } from './modules/throttle/throttle.module';
 import { TokensModule } from './modules/tokens/tokens.module';
 import { UsersModule } from './modules/users/users.module';
@@ -46,7 +46,7 @@ export class AppModule {
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
-        { provide: APP_GUARD, useExisting: LatchThrottlerGuard }, // first: even refused requests count
+        { provide: APP_GUARD, useExisting: RateLimitGuard }, // first: even refused requests count
         { provide: APP_GUARD, useClass: ContentTypeGuard },
         { provide: APP_GUARD, useExisting: JwtAuthGuard },
       ],

@@ -24,13 +24,13 @@ export interface RequestContext {
   handlerEndedAt?: number;
   userId?: string;
   sessionId?: string;
-  /** The authenticated caller, as the JWT guard attached it to the request (read lazily). */
-  auth?: () => { userId?: unknown; sessionId?: unknown } | undefined;
+  /** The framework request, where the JWT guard attaches the caller as `user` (read lazily, for logs). */
+  carrier?: { user?: { userId?: unknown; sessionId?: unknown } };
   /** Result label an auth domain event reported for this request (login, refresh, register). */
   outcome?: string;
   readonly timings: RequestTimings;
-  /** Durable (before-response) work the response waits for. */
-  readonly held: Set<Promise<void>>;
+  /** Durable (before-response) work the response waits for; made by the first holdResponse(). */
+  held?: Set<Promise<void>>;
   /** Set once the response is on its way: durable work started later no longer holds it. */
   responseSent: boolean;
 }
@@ -47,26 +47,34 @@ export function requestIdFrom(header: string | string[] | undefined): string {
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
-/** Hooks that run outside the async context (onSend, onResponse) find a request's context here. */
-const byRequest = new WeakMap<object, RequestContext>();
+/**
+ * Hooks that run outside the async context (onSend, onResponse) find a request's context on the
+ * request object under this key (a property, not a WeakMap: one per request, and ephemerons cost
+ * the garbage collector more).
+ */
+const CONTEXT = Symbol('latch.requestContext');
 
 export function newRequestContext(requestId: string): RequestContext {
   return {
     requestId,
     startedAt: performance.now(),
     timings: { db: 0, dbQueries: 0, bcrypt: 0 },
-    held: new Set(),
     responseSent: false,
   };
 }
 
 /** Attaches `context` to a framework request object, for requestContextOf(). */
 export function bindRequestContext(request: object, context: RequestContext): void {
-  byRequest.set(request, context);
+  (request as { [CONTEXT]?: RequestContext })[CONTEXT] = context;
 }
 
 export function requestContextOf(request: object): RequestContext | undefined {
-  return byRequest.get(request);
+  return (request as { [CONTEXT]?: RequestContext })[CONTEXT];
+}
+
+/** Makes the request's response wait for `work` (bounded by the request scope), unless it is already on its way. */
+export function holdResponse(context: RequestContext, work: Promise<void>): void {
+  if (!context.responseSent) (context.held ??= new Set()).add(work);
 }
 
 export function runInRequestContext<T>(context: RequestContext, fn: () => T): T {
@@ -87,7 +95,7 @@ export function addRequestTiming(work: TimedWork, ms: number, context = storage.
 /** The fields every log line of a request carries. */
 export function requestLogFields(context: RequestContext): Record<string, string> {
   const fields: Record<string, string> = { reqId: context.requestId };
-  const auth = context.auth?.();
+  const auth = context.carrier?.user;
   const userId = context.userId ?? (typeof auth?.userId === 'string' ? auth.userId : undefined);
   const sessionId = context.sessionId ?? (typeof auth?.sessionId === 'string' ? auth.sessionId : undefined);
   if (userId) fields.userId = userId;

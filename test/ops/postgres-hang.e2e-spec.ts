@@ -12,7 +12,7 @@ import { Public } from '../../src/common/decorators/public.decorator';
 import { ErrorCode } from '../../src/common/errors/app-error';
 import { toAppError } from '../../src/common/errors/to-app-error';
 import { REQUEST_DEADLINE_MS } from '../../src/common/lifecycle/request-deadline';
-import { currentRequestContext } from '../../src/common/request-context';
+import { currentRequestContext, holdResponse } from '../../src/common/request-context';
 import { GOOD_PASSWORD, login, registerAndLogin, registerUser, uniqueEmail } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import type { HttpResponse } from '../utils/http';
@@ -182,7 +182,8 @@ class HangingController {
   @Get('held')
   async held(): Promise<{ held: true }> {
     await new Promise((resolve) => setTimeout(resolve, REQUEST_DEADLINE_MS - 1000));
-    currentRequestContext()?.held.add(new Promise<void>(() => undefined));
+    const context = currentRequestContext();
+    if (context) holdResponse(context, new Promise<void>(() => undefined));
     return { held: true };
   }
 }

@@ -17,7 +17,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { settleWithin } from '../lifecycle/settle-within';
-import { currentRequestContext } from '../request-context';
+import { currentRequestContext, holdResponse } from '../request-context';
 import type { DomainEventName } from './domain-events';
 import { EVENT_LISTENERS, ListenerSpec, ListenerTiming } from './listener.decorators';
 
@@ -128,7 +128,7 @@ export class DomainEvents implements OnModuleInit {
     const request = currentRequestContext();
     for (const { label, run } of listeners['before-response']) {
       const promise = this.isolate(`${event.name} → ${label}`, event, () => run(event));
-      if (request && !request.responseSent) request.held.add(promise);
+      if (request) holdResponse(request, promise);
     }
 
     const after = listeners['after-response'];

@@ -22,7 +22,7 @@ export class ContentTypeGuard implements CanActivate {
   constructor(private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const request = context.getArgByIndex<FastifyRequest>(0); // as switchToHttp().getRequest(), without a new host
     if (!hasBody(request)) return true;
     const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     const expected = this.reflector.get<boolean>(FORM_BODY, context.getHandler()) ? FORM_TYPE : JSON_TYPE;

@@ -77,15 +77,10 @@ export async function registerHttpEdge(app: NestFastifyApplication, config: AppC
   });
 
   // Browsers may call the API only from the configured origins; any other origin (including
-  // `null`) gets no CORS headers at all, never a reflection of itself.
-  app.enableCors({
-    origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
-    methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type'],
-    exposedHeaders: ['Retry-After', 'RateLimit', 'RateLimit-Policy', 'WWW-Authenticate'],
-    credentials: false,
-    maxAge: config.corsMaxAge,
-  });
+  // `null`) gets no CORS headers at all, never a reflection of itself. With no origins configured
+  // no origin is allowed, so there is no CORS hook at all (and a preflight is a 404 like any
+  // unknown route: either way the browser refuses the cross-origin call).
+  if (config.corsOrigins.length > 0) enableCors(app, config);
 
   // Node answers an `Expect` other than 100-continue with its own bare 417; RFC 9110 lets a server
   // ignore an expectation it does not know, so the request goes on to the router like any other.
@@ -100,6 +95,17 @@ export async function registerHttpEdge(app: NestFastifyApplication, config: AppC
     encodings: ['br', 'gzip', 'deflate'],
     customTypes: compressible,
     globalDecompression: false, // request bodies are taken as sent: no decompression bombs
+  });
+}
+
+function enableCors(app: NestFastifyApplication, config: AppConfig): void {
+  app.enableCors({
+    origin: config.corsOrigins,
+    methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type'],
+    exposedHeaders: ['Retry-After', 'RateLimit', 'RateLimit-Policy', 'WWW-Authenticate'],
+    credentials: false,
+    maxAge: config.corsMaxAge,
   });
 }
 

@@ -15,6 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import {
   bindRequestContext,
+  currentRequestContext,
   newRequestContext,
   REQUEST_ID_HEADER,
   RequestContext,
@@ -63,9 +64,9 @@ export function installRequestScope(fastify: FastifyInstance): RequestScope {
 
   fastify.addHook('onRequest', (request, reply, done) => {
     const context = newRequestContext(requestIdFrom(request.headers[REQUEST_ID_HEADER]));
-    context.auth = () => (request as AuthenticatedRequest).user;
+    context.carrier = request as AuthenticatedRequest;
     bindRequestContext(request, context);
-    armRequestDeadline(request, reply);
+    armRequestDeadline(request, reply, context);
     void reply.header(REQUEST_ID_HEADER, context.requestId);
     runInRequestContext(context, done);
   });
@@ -76,10 +77,13 @@ export function installRequestScope(fastify: FastifyInstance): RequestScope {
     const context = requestContextOf(request);
     if (!context) return done();
     context.handlerStartedAt = performance.now();
-    runInRequestContext(context, () => {
+    const enter = (): void => {
       for (const step of handlerSteps) step(request, context);
       done();
-    });
+    };
+    // Without a body nothing ran outside the context: no need to enter it again.
+    if (currentRequestContext() === context) enter();
+    else runInRequestContext(context, enter);
   });
 
   const finish = (request: FastifyRequest, reply: FastifyReply, context: RequestContext): void => {
@@ -90,7 +94,7 @@ export function installRequestScope(fastify: FastifyInstance): RequestScope {
   fastify.addHook('onSend', (request, reply, payload, done) => {
     const context = requestContextOf(request);
     if (!context) return done(null, payload);
-    if (context.responseSent || context.held.size === 0) {
+    if (context.responseSent || !context.held || context.held.size === 0) {
       context.responseSent = true;
       finish(request, reply, context);
       return done(null, payload);

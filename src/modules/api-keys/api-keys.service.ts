@@ -23,6 +23,16 @@ const LIVE_KEY_CODEC = {
     key.expiresAt === null ? Number.POSITIVE_INFINITY : key.expiresAt.getTime() - Date.now(),
 };
 
+/**
+ * The key found under `digest` is that key and unexpired. The lookup was by equality of this very
+ * hash; it is compared again here in constant time, so no path (a cache entry under a colliding
+ * name, a future change of lookup) can skip the check.
+ */
+function live(key: LiveApiKey, digest: string): boolean {
+  if (!KeyedHash.equal(key.keyHash, digest)) return false;
+  return key.expiresAt === null || key.expiresAt.getTime() > Date.now();
+}
+
 export interface NewApiKeyInput {
   name: string;
   scopes?: string[];
@@ -98,11 +108,17 @@ export class ApiKeysService {
     const digests = this.hash.digests(presented, API_KEY_HASH_PURPOSE);
     const current = digests[0]!;
     const key = await this.cache.getOrLoad(CacheKind.ApiKey, current, () => this.load(digests), LIVE_KEY_CODEC);
-    // The lookup was by equality of this very hash; compared again here in constant time, so no
-    // path (a cache entry under a colliding name, a future change of lookup) can skip the check.
-    if (!key || !KeyedHash.equal(key.keyHash, current)) return null;
-    if (key.expiresAt !== null && key.expiresAt.getTime() <= Date.now()) return null;
-    return key;
+    return key && live(key, current) ? key : null;
+  }
+
+  /**
+   * The live key from this instance's memory alone (shared and frozen), or undefined: not there,
+   * or not live (findLive() then decides). See StateCache.peek.
+   */
+  peekLive(presented: string): Readonly<LiveApiKey> | undefined {
+    const current = this.hash.digests(presented, API_KEY_HASH_PURPOSE)[0]!;
+    const key = this.cache.peek(CacheKind.ApiKey, current, LIVE_KEY_CODEC);
+    return key && live(key, current) ? key : undefined;
   }
 
   /** Stamps lastUsedAt (the repository skips it within a minute of the last stamp). */

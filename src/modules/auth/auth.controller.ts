@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
 import {
   ApiBody,
   ApiCreatedResponse,
@@ -12,7 +12,8 @@ import {
 import { RouteSchema } from '@nestjs/platform-fastify';
 import { isUUID } from 'class-validator';
 import { Client } from '../../common/decorators/client.decorator';
-import { AuthenticatedUser, CurrentAuth } from './decorators/current-auth.decorator';
+import type { FastifyRequest } from 'fastify';
+import { AuthenticatedUser, authOf, CurrentAuth } from './decorators/current-auth.decorator';
 import { AcceptsApiKey } from '../../common/decorators/accepts-api-key.decorator';
 import { Public } from '../../common/decorators/public.decorator';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
@@ -149,7 +150,7 @@ export class AuthController {
     schema: { oneOf: [{ $ref: getSchemaPath(VerifyResponse) }, { $ref: getSchemaPath(ApiKeyVerifyResponse) }] },
   })
   @ApiProblems(400, 401)
-  verify(@CurrentAuth() auth: AuthContext): VerifyResponse | ApiKeyVerifyResponse {
-    return this.auth.verify(auth);
+  verify(@Req() request: FastifyRequest): VerifyResponse | ApiKeyVerifyResponse {
+    return this.auth.verify(authOf(request));
   }
 }

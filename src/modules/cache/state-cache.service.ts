@@ -130,6 +130,18 @@ export class StateCache implements OnModuleInit, OnApplicationShutdown {
     return value;
   }
 
+  /**
+   * The value from this instance's memory tier alone, without waiting: the authenticated request's
+   * fast path. Undefined when it is not there (or there is no memory tier); the caller then goes
+   * through getOrLoad(). The value is shared and frozen: read it, never change it.
+   */
+  peek<T extends object>(kind: string, id: string, codec: CacheCodec<T>): Readonly<T> | undefined {
+    if (!this.memory) return undefined;
+    const value = this.memory.peek(this.keyOf(kind, id), codec.decode);
+    if (value !== undefined) this.stats.hit(kind, 'memory');
+    return value;
+  }
+
   /** Drops entries after their state changed, here and on every other instance. */
   async forget(kind: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;

@@ -17,7 +17,8 @@ const IPV6_CLIENT_PREFIX_BITS = 64;
 
 @Injectable()
 export class ApiKeyRateLimit {
-  private readonly enabled: boolean;
+  /** With RATE_LIMIT_ENABLED=false nothing is counted (and the hits below resolve at once). */
+  readonly enabled: boolean;
   private readonly perKey: number;
   private readonly perAddress: number;
 

@@ -5,7 +5,7 @@
 // (IPV6_CLIENT_PREFIX_BITS in throttle.module.ts). Answers carry the IETF draft
 // `RateLimit-Policy` / `RateLimit` fields; a refusal is 429 RATE_LIMITED with Retry-After.
 // Requests presenting an API key to a route that takes keys are counted by ApiKeyRateLimit instead.
-import { ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
   InjectThrottlerOptions,
@@ -40,13 +40,18 @@ export class LatchThrottlerGuard extends ThrottlerGuard {
     this.enabled = config.get('throttle', { infer: true }).enabled;
   }
 
-  protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
-    if (!this.enabled || context.getType() !== 'http') return Promise.resolve(true);
+  /** Whether this request is counted at all: not with limits off, nor for probes and scrapers. */
+  counts(context: ExecutionContext): boolean {
+    if (!this.enabled || context.getType() !== 'http') return false;
     // The matched route's pattern, not the raw URL: no spelling of a path can dodge its limit.
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const request = context.getArgByIndex<FastifyRequest>(0); // as switchToHttp().getRequest(), without a new host
     const route = request.routeOptions?.url ?? request.url;
-    if (!route.startsWith(LIMITED_PREFIX)) return Promise.resolve(true);
-    return Promise.resolve(this.countedPerApiKey(context, request));
+    return route.startsWith(LIMITED_PREFIX);
+  }
+
+  protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    return Promise.resolve(!this.counts(context) || this.countedPerApiKey(context, request));
   }
 
   /** A key presented to a route that takes keys is counted by ApiKeyRateLimit once it is checked. */
@@ -73,5 +78,18 @@ export class LatchThrottlerGuard extends ThrottlerGuard {
       });
     }
     return true;
+  }
+}
+
+/**
+ * The global guard in front of LatchThrottlerGuard: a request that is not counted passes at once,
+ * without the throttler's promises (ThrottlerGuard.canActivate is async throughout).
+ */
+@Injectable()
+export class RateLimitGuard implements CanActivate {
+  constructor(private readonly throttler: LatchThrottlerGuard) {}
+
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    return this.throttler.counts(context) ? this.throttler.canActivate(context) : true;
   }
 }

@@ -9,7 +9,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { LatchConfig } from '../../config/configuration';
 import { ApiKeyRateLimit } from './api-key-rate-limit';
-import { LatchThrottlerGuard } from './latch-throttler.guard';
+import { LatchThrottlerGuard, RateLimitGuard } from './latch-throttler.guard';
 import { LoginProtectionService } from './login-protection.service';
 import {
   RATE_LIMIT_GROUP,
@@ -61,9 +61,10 @@ function throttlerOptions(config: ConfigService<LatchConfig, true>): ThrottlerMo
     { provide: getStorageToken(), useExisting: RedisThrottlerStorage },
     { provide: getOptionsToken(), useFactory: throttlerOptions, inject: [ConfigService] },
     LatchThrottlerGuard,
+    RateLimitGuard,
     LoginProtectionService,
     ApiKeyRateLimit,
   ],
-  exports: [LatchThrottlerGuard, LoginProtectionService, ApiKeyRateLimit],
+  exports: [LatchThrottlerGuard, RateLimitGuard, LoginProtectionService, ApiKeyRateLimit],
 })
 export class ThrottleModule {}

@@ -185,6 +185,11 @@ export class TokensService {
     );
   }
 
+  /** The live session from this instance's memory alone (shared and frozen), or undefined: see StateCache.peek. */
+  peekLiveSession(sessionId: string): Readonly<LiveSession> | undefined {
+    return this.cache.peek(CacheKind.Session, sessionId, LIVE_SESSION_CODEC);
+  }
+
   /** The live session a refresh token belongs to now, or null (unknown, replaced, revoked, expired, idle). */
   findLiveByRefreshToken(
     presented: string,

@@ -1,8 +1,9 @@
-import { Body, Controller, Get, Header, Patch } from '@nestjs/common';
+import { Body, Controller, Get, Header, Patch, Req } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AcceptsApiKey } from '../../common/decorators/accepts-api-key.decorator';
-import { CurrentAuth } from '../auth/decorators/current-auth.decorator';
+import type { FastifyRequest } from 'fastify';
+import { authOf, CurrentAuth } from '../auth/decorators/current-auth.decorator';
 import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
 import type { AuthContext } from '../auth/auth-context';
 import { UpdateProfileDto } from './dto/update-profile.dto';
@@ -22,8 +23,8 @@ export class UsersController {
   @ApiOperation({ summary: 'The signed-in user' })
   @ApiOkResponse({ type: UserResponse })
   @ApiProblems(400, 401, 403)
-  me(@CurrentAuth() auth: AuthContext): UserResponse {
-    return toUserResponse(auth.user);
+  me(@Req() request: FastifyRequest): UserResponse {
+    return toUserResponse(authOf(request).user);
   }
 
   @Patch('me')

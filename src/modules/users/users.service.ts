@@ -43,6 +43,11 @@ export class UsersService {
     return this.cache.getOrLoad(CacheKind.User, id, () => this.users.getById(id), USER_CODEC);
   }
 
+  /** The user from this instance's memory alone (shared and frozen), or undefined: see StateCache.peek. */
+  peekById(id: string): Readonly<UserEntity> | undefined {
+    return this.cache.peek(CacheKind.User, id, USER_CODEC);
+  }
+
   /** For a change made in a transaction: drop the cached user again once it has committed. */
   evictCached(id: string): Promise<void> {
     return this.forgetCached(id);

@@ -15,7 +15,14 @@ function claims(exp = Math.floor(Date.now() / 1000) + 600): VerifiedAccessToken[
 }
 
 /** A strategy whose signature check and key ring are stubs: `verifies` counts signature checks. */
-function strategy(options: { payload?: VerifiedAccessToken['payload']; live?: () => boolean } = {}) {
+function strategy(
+  options: {
+    payload?: VerifiedAccessToken['payload'];
+    live?: () => boolean;
+    /** What the state cache's memory tier holds (StateCache.peek); nothing by default. */
+    inMemory?: { session?: { id: string; userId: string }; user?: { id: string; status: string; roles: string[] } };
+  } = {},
+) {
   const key: KeyObject = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
   const state = { verifies: 0, trusted: true as boolean, sessionChecks: 0, userChecks: 0 };
   const accessTokens = {
@@ -28,12 +35,14 @@ function strategy(options: { payload?: VerifiedAccessToken['payload']; live?: ()
     verifierFor: (kid: unknown) => (kid === 'k1' && state.trusted ? key : undefined),
   } as unknown as AccessTokenService;
   const tokens = {
+    peekLiveSession: () => options.inMemory?.session,
     getLiveSession: async () => {
       state.sessionChecks++;
       return (options.live?.() ?? true) ? { id: SESSION_ID, userId: USER_ID } : null;
     },
   } as unknown as TokensService;
   const users = {
+    peekById: () => options.inMemory?.user,
     getById: async () => {
       state.userChecks++;
       return { id: USER_ID, status: 'active', roles: ['user'] };
@@ -55,9 +64,9 @@ describe('JwtStrategy', () => {
     const { jwt, state } = strategy();
     await jwt.authenticate('good-token');
     state.trusted = false;
-    await assert.rejects(jwt.authenticate('good-token'));
-    await assert.rejects(jwt.authenticate('bad-token'));
-    await assert.rejects(jwt.authenticate('bad-token'));
+    await assert.rejects(async () => jwt.authenticate('good-token'));
+    await assert.rejects(async () => jwt.authenticate('bad-token'));
+    await assert.rejects(async () => jwt.authenticate('bad-token'));
     assert.equal(state.verifies, 3, 'the bad token is checked each time, the revoked one again');
   });
 
@@ -66,13 +75,43 @@ describe('JwtStrategy', () => {
     const { jwt } = strategy({ live: () => live });
     await jwt.authenticate('good-token');
     live = false;
-    await assert.rejects(jwt.authenticate('good-token'));
+    await assert.rejects(async () => jwt.authenticate('good-token'));
+  });
+
+  it('answers without waiting when the claims, the session and the user are all in memory', async () => {
+    const session = { id: SESSION_ID, userId: USER_ID };
+    const user = { id: USER_ID, status: 'active', roles: ['user'] };
+    const { jwt, state } = strategy({ inMemory: { session, user } });
+    const first = jwt.authenticate('good-token');
+    assert.ok(first instanceof Promise, 'a first sight of a token verifies its signature');
+    await first;
+    const auth = jwt.authenticate('good-token');
+    assert.ok(!(auth instanceof Promise));
+    assert.equal(auth.userId, USER_ID);
+    assert.equal(auth.sessionId, SESSION_ID);
+    assert.equal(state.verifies, 1);
+    state.trusted = false;
+    await assert.rejects(async () => jwt.authenticate('good-token'), 'a revoked key refuses even from memory');
+  });
+
+  it('leaves it to the full check when what memory holds does not pass', async () => {
+    let live = true;
+    const other = { id: SESSION_ID, userId: randomUUID() };
+    const disabled = { id: USER_ID, status: 'disabled', roles: ['user'] };
+    const { jwt, state } = strategy({ live: () => live, inMemory: { session: other, user: disabled } });
+    await jwt.authenticate('good-token');
+    const second = jwt.authenticate('good-token');
+    assert.ok(second instanceof Promise, 'a session of someone else, or a disabled user, is not a pass');
+    await second;
+    assert.equal(state.sessionChecks, 2);
+    live = false;
+    await assert.rejects(async () => jwt.authenticate('good-token'));
   });
 
   it('never remembers a token with malformed claims', async () => {
     const { jwt, state } = strategy({ payload: { ...claims(), sub: 'not-a-uuid' } });
-    await assert.rejects(jwt.authenticate('good-token'));
-    await assert.rejects(jwt.authenticate('good-token'));
+    await assert.rejects(async () => jwt.authenticate('good-token'));
+    await assert.rejects(async () => jwt.authenticate('good-token'));
     assert.equal(state.verifies, 2);
   });
 });

@@ -27,7 +27,7 @@ const round = (ms: number): number => Math.round(ms * 10) / 10;
 
 export function timingBreakdown(context: RequestContext, now = performance.now()): TimingBreakdown {
   const breakdown: TimingBreakdown = {
-    totalMs: round(now - context.startedAt),
+    totalMs: totalMs(context, now),
     dbMs: round(context.timings.db),
     dbQueries: context.timings.dbQueries,
     bcryptMs: round(context.timings.bcrypt),
@@ -42,8 +42,13 @@ export function timingBreakdown(context: RequestContext, now = performance.now()
  * RFC Server-Timing as sent to clients: the total only. The breakdown (handler, database, bcrypt)
  * would tell any client how long the password check took, so it goes to the slow-request log only.
  */
-export function publicServerTiming(timing: TimingBreakdown): string {
+export function publicServerTiming(timing: Pick<TimingBreakdown, 'totalMs'>): string {
   return `total;dur=${timing.totalMs}`;
+}
+
+/** Milliseconds since the request arrived, as every figure here is given (a tenth of a millisecond). */
+function totalMs(context: RequestContext, now = performance.now()): number {
+  return round(now - context.startedAt);
 }
 
 /** Which authentication flow a request is, from its route (and, for the OAuth endpoint, its grant). */
@@ -79,6 +84,7 @@ function resultFromStatus(flow: AuthFlow, status: number, request: FastifyReques
 @Injectable()
 export class RequestObserver {
   private readonly slowRequestMs: number;
+  private readonly durations = new Map<string, { observe(value: number): void }>();
 
   constructor(
     private readonly metrics: Metrics,
@@ -103,36 +109,66 @@ export class RequestObserver {
     // Last among the send steps, after the response's held work (such as the audit write), so
     // that work is part of what it reports.
     scope.beforeSend((_request, reply, context) => {
-      void reply.header('Server-Timing', publicServerTiming(timingBreakdown(context)));
+      void reply.header('Server-Timing', publicServerTiming({ totalMs: totalMs(context) }));
     });
 
     fastify.addHook('onResponse', (request, reply, done) => {
       const context = requestContextOf(request);
-      if (context) runInRequestContext(context, () => this.completed(request, reply, context, logger));
+      if (context) this.completed(request, reply, context, logger);
       done();
     });
   }
 
   private completed(request: FastifyRequest, reply: FastifyReply, context: RequestContext, logger: PinoLogger): void {
-    const timing = timingBreakdown(context);
+    const now = performance.now();
+    const total = totalMs(context, now);
     const route = request.routeOptions?.url;
     const status = reply.statusCode;
-    this.metrics.httpRequestDuration.observe(
-      { method: request.method, route: route ?? 'unmatched', status_code: String(status) },
-      timing.totalMs / 1000,
-    );
+    this.durationOf(request.method, route ?? 'unmatched', status).observe(total / 1000);
     const flow = authFlowOf(request, route);
     if (flow) this.metrics.recordAuthOutcome(flow, context.outcome ?? resultFromStatus(flow, status, request));
 
+    const slow = total > this.slowRequestMs;
+    const quiet = !slow && route !== undefined && QUIET_ROUTES.test(route);
+    // Most requests log nothing at the usual levels: no log line is built for them.
+    if (!logger.isLevelEnabled(slow ? 'warn' : quiet ? 'debug' : 'info')) return;
+    const timing = timingBreakdown(context, now);
+    runInRequestContext(context, () => this.log(request, route, status, timing, slow, quiet, logger));
+  }
+
+  /**
+   * The duration histogram's child for one label set, kept: prom-client would otherwise hash the
+   * label object on every request. Routes are templates and methods and statuses few, so the map
+   * stays small; unmatched URLs share the one 'unmatched' route label.
+   */
+  private durationOf(method: string, route: string, status: number): { observe(value: number): void } {
+    const key = `${method} ${status} ${route}`;
+    let child = this.durations.get(key);
+    if (!child) {
+      child = this.metrics.httpRequestDuration.labels({ method, route, status_code: String(status) });
+      this.durations.set(key, child);
+    }
+    return child;
+  }
+
+  private log(
+    request: FastifyRequest,
+    route: string | undefined,
+    status: number,
+    timing: TimingBreakdown,
+    slow: boolean,
+    quiet: boolean,
+    logger: PinoLogger,
+  ): void {
     const fields = {
       req: { method: request.method, url: request.url, route, ip: request.ip },
       res: { statusCode: status },
       responseTime: timing.totalMs,
       timing,
     };
-    if (timing.totalMs > this.slowRequestMs) {
+    if (slow) {
       logger.warn(fields, `slow request: ${request.method} ${route ?? request.url} took ${timing.totalMs} ms`);
-    } else if (route && QUIET_ROUTES.test(route)) {
+    } else if (quiet) {
       logger.debug(fields, 'request completed');
     } else {
       logger.info(fields, 'request completed');
