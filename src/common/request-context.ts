@@ -49,16 +49,18 @@ export function requestIdFrom(header: string | string[] | undefined): string {
 const storage = new AsyncLocalStorage<RequestContext>();
 /**
  * Hooks that run outside the async context (onSend, onResponse) find a request's context on the
- * request object under this key (a property, not a WeakMap: one per request, and ephemerons cost
- * the garbage collector more).
+ * request object under this key: a property the framework declares on every request from the start
+ * (request-scope.ts decorates Fastify's requests with it), so setting it changes no object's shape.
  */
-const CONTEXT = Symbol('latch.requestContext');
+export const REQUEST_CONTEXT_PROPERTY = Symbol('latch.requestContext');
+const CONTEXT = REQUEST_CONTEXT_PROPERTY;
 
 export function newRequestContext(requestId: string): RequestContext {
   return {
     requestId,
     startedAt: performance.now(),
     timings: { db: 0, dbQueries: 0, bcrypt: 0 },
+    carrier: undefined,
     responseSent: false,
   };
 }

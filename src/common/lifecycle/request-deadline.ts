@@ -8,10 +8,10 @@
 // listener per request: the deadline is kept to within SWEEP_MS at a fraction of the cost.
 import { Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { AppError, ErrorCode } from '../errors/app-error';
 import { sendProblem } from '../filters/problem-details.filter';
-import type { RequestContext } from '../request-context';
+import { requestContextOf, type RequestContext } from '../request-context';
 
 /** Time from a request's arrival to its answer, at most; a second short of the 10 s ceiling for the way back. */
 export const REQUEST_DEADLINE_MS = 9000;
@@ -22,14 +22,8 @@ const RETRY_AFTER_S = 5;
 
 const logger = new Logger('RequestDeadline');
 
-interface InFlight {
-  request: FastifyRequest;
-  reply: FastifyReply;
-  context: RequestContext;
-}
-
-/** Requests armed and not yet seen finished by a sweep, oldest first (Set order is insertion order). */
-const inFlight = new Set<InFlight>();
+/** Replies armed and not yet seen finished by a sweep, oldest first. */
+let inFlight: FastifyReply[] = [];
 let sweeper: NodeJS.Timeout | undefined;
 
 /** What is left of a request's deadline, in milliseconds (negative once it has passed). */
@@ -38,8 +32,8 @@ export function remainingBeforeDeadline(context: RequestContext): number {
 }
 
 /** Starts the request's deadline: an answer at REQUEST_DEADLINE_MS unless the response has ended first. */
-export function armRequestDeadline(request: FastifyRequest, reply: FastifyReply, context: RequestContext): void {
-  inFlight.add({ request, reply, context });
+export function armRequestDeadline(reply: FastifyReply): void {
+  inFlight.push(reply);
   if (!sweeper) {
     sweeper = setInterval(sweep, SWEEP_MS);
     sweeper.unref();
@@ -48,22 +42,23 @@ export function armRequestDeadline(request: FastifyRequest, reply: FastifyReply,
 
 function sweep(): void {
   const now = performance.now();
-  for (const entry of inFlight) {
-    const raw = entry.reply.raw;
-    if (raw.writableEnded || raw.destroyed) {
-      inFlight.delete(entry);
-    } else if (now - entry.context.startedAt >= REQUEST_DEADLINE_MS) {
-      inFlight.delete(entry);
-      answerAtDeadline(entry);
-    }
+  const stillOpen: FastifyReply[] = [];
+  for (const reply of inFlight) {
+    const raw = reply.raw;
+    if (raw.writableEnded || raw.destroyed) continue;
+    const context = requestContextOf(reply.request);
+    if (context && now - context.startedAt >= REQUEST_DEADLINE_MS) answerAtDeadline(reply, context);
+    else stillOpen.push(reply);
   }
-  if (inFlight.size === 0 && sweeper) {
+  inFlight = stillOpen;
+  if (inFlight.length === 0 && sweeper) {
     clearInterval(sweeper);
     sweeper = undefined;
   }
 }
 
-function answerAtDeadline({ request, reply, context }: InFlight): void {
+function answerAtDeadline(reply: FastifyReply, context: RequestContext): void {
+  const request = reply.request;
   // A response already on its way (its hold is bounded by the deadline) or a stream that has
   // started (server-sent events live longer than any request) is left alone.
   if (reply.sent || reply.raw.headersSent || context.responseSent) return;

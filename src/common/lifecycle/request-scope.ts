@@ -17,6 +17,7 @@ import {
   bindRequestContext,
   currentRequestContext,
   newRequestContext,
+  REQUEST_CONTEXT_PROPERTY,
   REQUEST_ID_HEADER,
   RequestContext,
   requestContextOf,
@@ -61,12 +62,13 @@ export function installRequestScope(fastify: FastifyInstance): RequestScope {
     beforeSend: (step) => void sendSteps.push(step),
   };
   scopes.set(fastify, scope);
+  fastify.decorateRequest(REQUEST_CONTEXT_PROPERTY, null);
 
   fastify.addHook('onRequest', (request, reply, done) => {
     const context = newRequestContext(requestIdFrom(request.headers[REQUEST_ID_HEADER]));
     context.carrier = request as AuthenticatedRequest;
     bindRequestContext(request, context);
-    armRequestDeadline(request, reply, context);
+    armRequestDeadline(reply);
     void reply.header(REQUEST_ID_HEADER, context.requestId);
     runInRequestContext(context, done);
   });
