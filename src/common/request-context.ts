@@ -94,3 +94,15 @@ export function requestLogFields(context: RequestContext): Record<string, string
   if (sessionId) fields.sessionId = sessionId;
   return fields;
 }
+
+/**
+ * Lets the current request's response wait for `work`, as it waits for durable listeners, instead
+ * of the caller awaiting it, so the work runs beside what the request does next. False when no
+ * response is left to hold (no request, or it is already on its way): the caller must await it.
+ */
+export function holdResponseFor(work: Promise<void>): boolean {
+  const context = storage.getStore();
+  if (!context || context.responseSent) return false;
+  context.held.add(work);
+  return true;
+}
