@@ -1,4 +1,4 @@
-// `npm run bench:login-overhead [-- --logins=300] [-- --rate-limits]`
+// `npm run bench:login-overhead [-- --logins=300] [-- --rate-limits] [-- --profile=<file.cpuprofile>]`
 // What a login at concurrency 1 costs beyond its one bcrypt compare (issue 18: at most 3 ms),
 // measured directly rather than as the difference of two ~200 ms figures (the bench's "c1 − compare"
 // at cost 12, whose noise is larger than the target). The built service runs at bcrypt cost 4
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const logins = Number(arg('logins') ?? 300);
   const rateLimits = process.argv.includes('--rate-limits');
+  const profile = arg('profile'); // a file: a V8 CPU profile of the measured logins (bench/profile.ts reads it)
 
   const databases = await openDatabaseServer(process.env.DATABASE_URL);
   const database = await databases.create('login_overhead');
@@ -111,11 +112,13 @@ async function main(): Promise<void> {
     for (let i = 0; i < WARMUP; i++) await login();
     await new Promise((resolve) => setTimeout(resolve, 500)); // the warm-up's after-response work
     timings.length = 0;
+    if (profile) await server.startProfile();
     const before = await server.snapshot();
     const client: number[] = [];
     for (let i = 0; i < logins; i++) client.push(await login());
     await new Promise((resolve) => setTimeout(resolve, 1000)); // this run's after-response work, and its log lines
     const after = await server.snapshot();
+    if (profile) await server.stopProfile(profile);
 
     const stored = await hash(PASSWORD, COST);
     const compares: number[] = [];
@@ -130,10 +133,14 @@ async function main(): Promise<void> {
     const was = before.routes[route] ?? { pg: 0, redis: 0 };
     const p50 = (pick: (t: Timing) => number): number => percentile(timings.map(pick), 50);
     const compareP50 = percentile(compares, 50);
-    console.log(`login overhead at c1 · bcrypt cost ${COST} · ${logins} logins · rate limits ${rateLimits ? 'on' : 'off'}`);
+    console.log(
+      `login overhead at c1 · bcrypt cost ${COST} · ${logins} logins · rate limits ${rateLimits ? 'on' : 'off'}`,
+    );
     console.log(`  client            p50 ${ms(percentile(client, 50))}, p90 ${ms(percentile(client, 90))}`);
     console.log(`  server total      p50 ${ms(p50((t) => t.totalMs))} (${timings.length} log lines)`);
-    console.log(`  server database   p50 ${ms(p50((t) => t.dbMs))} in ${p50((t) => t.dbQueries)} queries (summed, side by side ones included)`);
+    console.log(
+      `  server database   p50 ${ms(p50((t) => t.dbMs))} in ${p50((t) => t.dbQueries)} queries (summed, side by side ones included)`,
+    );
     console.log(`  server bcrypt     p50 ${ms(p50((t) => t.bcryptMs))}`);
     console.log(`  server else       p50 ${ms(p50((t) => t.totalMs - t.dbMs - t.bcryptMs))}`);
     console.log(`  compare alone     p50 ${ms(compareP50)} (in this process, cost ${COST})`);
@@ -141,6 +148,9 @@ async function main(): Promise<void> {
     console.log(`  server overhead   server p50 − compare p50 = ${ms(p50((t) => t.totalMs) - compareP50)}`);
     console.log(
       `  round trips/login DB ${((counts.pg - was.pg) / logins).toFixed(2)}, Redis ${((counts.redis - was.redis) / logins).toFixed(2)} (after-response work included)`,
+    );
+    console.log(
+      `  CPU/login         ${((after.cpuMicros - before.cpuMicros) / 1000 / logins).toFixed(2)} ms in the server (all threads: bcrypt and after-response work included)`,
     );
     for (const s of statementDeltas(before.pgStatements, after.pgStatements, logins, route, 12)) {
       console.log(`    ${s.perRequest.toFixed(2)}/login  ${s.statement}`);
