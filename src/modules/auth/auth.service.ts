@@ -105,8 +105,9 @@ export class AuthService {
     const account = login.normalize('NFC').trim();
     // The same steps whether or not the name finds an account: one lookup of the name's compared
     // form, two counters, one bcrypt comparison (docs/security.md, "Per-account protection").
-    // The account lookup runs beside the name's (one round trip less before bcrypt); its result
-    // is used only once the name's counter has admitted the attempt.
+    // The account lookup runs beside the name's compared form and its counter (an ASCII name is
+    // compared without a round trip, UsersRepository.loginNames); its result is used only once
+    // the name's counter has admitted the attempt.
     const lookup = this.users.findForLogin(account, allowUsername);
     lookup.catch(() => undefined); // awaited below; a failure before then is not unhandled
     const [name] = await this.users.loginNames([account]);
