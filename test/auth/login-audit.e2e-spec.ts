@@ -2,7 +2,11 @@
 // (docs/architecture.md, "Login"): the two commit together or not at all.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DomainEvent } from '../../src/common/events/domain-events';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { DomainEvent, LoginFailedEvent, LoginSucceededEvent } from '../../src/common/events/domain-events';
+import { toAuditRecord } from '../../src/modules/audit/audit.listener';
+import { AuthEventsRepository } from '../../src/modules/audit/auth-events.repository';
 import { registerUser } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { query } from '../utils/database';
@@ -62,6 +66,27 @@ describe('a login and its audit record', () => {
     );
     assert.ok(res.status >= 500, `answered ${res.status}`);
     assert.deepEqual(await loginRecordsOf(user.id), []);
+  });
+
+  it('writes the same row from the session statement as the audit listener would', async () => {
+    const user = await registerUser(t.api);
+    const client = { ip: '2001:db8::7', userAgent: 'latch-test/é' };
+    const events = t.app.get(AuthEventsRepository);
+    for (const event of [
+      new LoginSucceededEvent(user.id, randomUUID(), client),
+      new LoginFailedEvent(user.id, 'invalid_credentials', client, 'aGFzaA'), // with details (jsonb)
+    ]) {
+      await events.append(toAuditRecord(event));
+      const part = events.insertPart(toAuditRecord(event));
+      await t.app.get(DataSource).query(part.sql(1), part.params);
+      const rows = await query<Record<string, unknown>>(
+        t.databaseUrl,
+        `SELECT to_jsonb(e) - 'id' AS row FROM auth_events e WHERE user_id = $1 AND type = $2 ORDER BY id`,
+        [user.id, event.name],
+      );
+      assert.equal(rows.length, 2);
+      assert.deepEqual(rows[1], rows[0]);
+    }
   });
 
   it('records a login that succeeds with the session it created, before answering', async () => {
