@@ -145,17 +145,14 @@ export class AuthService {
     // only its names do: the account's count goes on until the second factor is right, so that a
     // known password cannot buy fresh guesses at the code (docs/security.md, "Multi-factor").
     // The response waits for the clearing, which meanwhile runs beside the session's creation.
-    const cleared = accountNames!.then((names) =>
-      found.mfaEnabled
-        ? this.loginProtection.succeeded(...names.map((n) => this.loginProtection.nameCounter(n)))
-        : this.loginProtection.clearAccount(found.id, names),
+    await holdResponseFor(
+      'Clearing the sign-in counters',
+      accountNames!.then((names) =>
+        found.mfaEnabled
+          ? this.loginProtection.succeeded(...names.map((n) => this.loginProtection.nameCounter(n)))
+          : this.loginProtection.clearAccount(found.id, names),
+      ),
     );
-    if (
-      !holdResponseFor(
-        cleared.catch((error: unknown) => this.logger.error(`Sign-in counters not cleared: ${String(error)}`)),
-      )
-    )
-      await cleared;
     if (found.status !== 'active') {
       const [code, message, reason] = STATUS_ERRORS[found.status];
       this.events.publish(new LoginFailedEvent(found.id, reason, client));
@@ -188,11 +185,7 @@ export class AuthService {
     return accountId ? undefined : this.loginProtection.identifierHash(name);
   }
 
-  /**
-   * The login's audit record is written by the statement that creates its session (the session id
-   * is chosen here for it): a session that fails to be created leaves no "login succeeded" record,
-   * and the login waits for one round trip, not two.
-   */
+  /** The statement that creates the session also writes the login's audit record: both or neither. */
   async startSession(user: UserEntity, client: ClientInfo): Promise<TokenPairResponse> {
     const login = new LoginSucceededEvent(user.id, randomUUID(), client);
     const { session, refreshToken } = await this.tokens.startSession(user.id, client, {
