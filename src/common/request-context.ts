@@ -4,6 +4,7 @@
 // lines, Server-Timing and slow-request warnings), and the durable work its response must wait for
 // (DomainEvents adds to it, the request-scope hook waits for it). The hook in
 // src/common/lifecycle/request-scope.ts opens it for every HTTP request.
+import { Logger } from '@nestjs/common';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -47,6 +48,7 @@ export function requestIdFrom(header: string | string[] | undefined): string {
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
+const logger = new Logger('RequestContext');
 /**
  * Hooks that run outside the async context (onSend, onResponse) find a request's context on the
  * request object under this key: a property the framework declares on every request from the start
@@ -103,4 +105,20 @@ export function requestLogFields(context: RequestContext): Record<string, string
   if (userId) fields.userId = userId;
   if (sessionId) fields.sessionId = sessionId;
   return fields;
+}
+
+/**
+ * Lets the current request's response wait for `work`, as it waits for durable listeners, instead
+ * of the caller, so the work runs beside what the request does next; a failure is logged with
+ * `label`. With no response left to hold (no request, or it is on its way), returns `work` itself
+ * for the caller to await.
+ */
+export function holdResponseFor(label: string, work: Promise<void>): Promise<void> {
+  const context = storage.getStore();
+  if (!context || context.responseSent) return work;
+  holdResponse(
+    context,
+    work.catch((error: unknown) => logger.error(`${label} failed: ${String(error)}`)),
+  );
+  return Promise.resolve();
 }

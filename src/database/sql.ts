@@ -86,3 +86,13 @@ export function updateBatch(
 ): Promise<number> {
   return inBatch(db, `UPDATE ${table} SET ${set}`, table, where, params, limit);
 }
+
+/**
+ * A data-modifying statement of another module, to run inside one's own statement (as a CTE), so
+ * that both commit together or not at all: its SQL with its placeholders numbered from `first`,
+ * and its parameters. The owner of the table builds it (rule 1); the caller only places it.
+ */
+export interface StatementPart {
+  sql(first: number): string;
+  params: unknown[];
+}

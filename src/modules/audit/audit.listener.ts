@@ -1,9 +1,11 @@
 // Writes an audit record (auth_events) for every domain event. Security events are durable: the
 // record is written while the emitting request is still open and its response waits for the
 // commit, so a client never sees the outcome of a login, logout, reuse detection or admin action
-// whose record a crash could lose. Routine token refreshes, the bulk of the traffic, are batched
-// after the response into one INSERT per short window: finished on SIGTERM, lost only to a crash
-// (docs/operations.md).
+// whose record a crash could lose. A successful login's record goes further: the statement that
+// creates its session writes it (AuditTrail), so neither exists without the other and the login
+// waits for one round trip instead of two. Routine token refreshes, the bulk of the traffic, are
+// batched after the response into one INSERT per short window: finished on SIGTERM, lost only to a
+// crash (docs/operations.md).
 import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClientInfo, DomainEvent, DomainEventName } from '../../common/events/domain-events';
@@ -22,8 +24,12 @@ const FAILURES: ReadonlySet<string> = new Set([
 const BATCHED: readonly DomainEventName[] = [DomainEvent.TokenRefreshed];
 /** Events that are not security records (an API key's use only stamps lastUsedAt). */
 const UNAUDITED: readonly DomainEventName[] = [DomainEvent.ApiKeyUsed];
+/** Events whose record the emitter's own statement writes (AuditTrail): published only once it has. */
+const RECORDED_BY_EMITTER: readonly DomainEventName[] = [DomainEvent.LoginSucceeded];
 /** Every other event: its record is committed before the response. */
-const DURABLE = Object.values(DomainEvent).filter((name) => !BATCHED.includes(name) && !UNAUDITED.includes(name));
+const DURABLE = Object.values(DomainEvent).filter(
+  (name) => ![...BATCHED, ...UNAUDITED, ...RECORDED_BY_EMITTER].includes(name),
+);
 /** How long a batch collects records before its one INSERT, and its largest size. */
 const BATCH_WINDOW_MS = 100;
 const BATCH_MAX = 500;

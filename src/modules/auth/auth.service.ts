@@ -3,6 +3,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import {
@@ -14,8 +15,10 @@ import {
   UserRegisteredEvent,
 } from '../../common/events/domain-events';
 import { DomainEvents } from '../../common/events/domain-events.service';
+import { holdResponseFor } from '../../common/request-context';
 import { AuthContext, sessionOf } from './auth-context';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
+import { AuditTrail } from '../audit/audit-trail.service';
 import { type LoginCounter, LoginProtectionService } from '../throttle/login-protection.service';
 import { AccessTokenService } from '../tokens/access-token.service';
 import { invalidRefreshToken, IssuedTokens, TokensService } from '../tokens/tokens.service';
@@ -62,6 +65,7 @@ export class AuthService {
     config: ConfigService<LatchConfig, true>,
     @InjectDataSource() private readonly db: DataSource,
     private readonly verification: EmailVerificationService,
+    private readonly audit: AuditTrail,
   ) {
     this.config = config.get('auth', { infer: true });
   }
@@ -101,8 +105,9 @@ export class AuthService {
     const account = login.normalize('NFC').trim();
     // The same steps whether or not the name finds an account: one lookup of the name's compared
     // form, two counters, one bcrypt comparison (docs/security.md, "Per-account protection").
-    // The account lookup runs beside the name's (one round trip less before bcrypt); its result
-    // is used only once the name's counter has admitted the attempt.
+    // The account lookup runs beside the name's compared form and its counter (an ASCII name is
+    // compared without a round trip, UsersRepository.loginNames); its result is used only once
+    // the name's counter has admitted the attempt.
     const lookup = this.users.findForLogin(account, allowUsername);
     lookup.catch(() => undefined); // awaited below; a failure before then is not unhandled
     const [name] = await this.users.loginNames([account]);
@@ -139,10 +144,15 @@ export class AuthService {
     // The account starts afresh under every name it has (the one typed is among them). With MFA on,
     // only its names do: the account's count goes on until the second factor is right, so that a
     // known password cannot buy fresh guesses at the code (docs/security.md, "Multi-factor").
-    const names = await accountNames!;
-    if (found.mfaEnabled)
-      await this.loginProtection.succeeded(...names.map((n) => this.loginProtection.nameCounter(n)));
-    else await this.loginProtection.clearAccount(found.id, names);
+    // The response waits for the clearing, which meanwhile runs beside the session's creation.
+    await holdResponseFor(
+      'Clearing the sign-in counters',
+      accountNames!.then((names) =>
+        found.mfaEnabled
+          ? this.loginProtection.succeeded(...names.map((n) => this.loginProtection.nameCounter(n)))
+          : this.loginProtection.clearAccount(found.id, names),
+      ),
+    );
     if (found.status !== 'active') {
       const [code, message, reason] = STATUS_ERRORS[found.status];
       this.events.publish(new LoginFailedEvent(found.id, reason, client));
@@ -175,10 +185,15 @@ export class AuthService {
     return accountId ? undefined : this.loginProtection.identifierHash(name);
   }
 
+  /** The statement that creates the session also writes the login's audit record: both or neither. */
   async startSession(user: UserEntity, client: ClientInfo): Promise<TokenPairResponse> {
-    const { session, refreshToken } = await this.tokens.startSession(user.id, client);
+    const login = new LoginSucceededEvent(user.id, randomUUID(), client);
+    const { session, refreshToken } = await this.tokens.startSession(user.id, client, {
+      id: login.sessionId,
+      alongside: this.audit.loginRecord(login),
+    });
     const issued = await this.issue(user, session, refreshToken);
-    this.events.publish(new LoginSucceededEvent(user.id, session.id, client));
+    this.events.publish(login);
     return this.pair(issued, user);
   }
 

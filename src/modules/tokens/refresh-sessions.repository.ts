@@ -5,7 +5,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ReadReplicas } from '../../database/read-replicas';
-import { row, rows } from '../../database/sql';
+import { row, rows, type StatementPart } from '../../database/sql';
 import type { RefreshSessionEntity } from './refresh-session.entity';
 
 type Session = RefreshSessionEntity;
@@ -179,9 +179,11 @@ export class RefreshSessionsRepository {
   }
 
   /**
-   * Creates a session and, in the same statement, revokes the user's oldest live sessions (by sign-in
-   * time) so that at most `maxLive` remain, the new one included. Returns the new session and the
-   * ids ended. (The statement's snapshot does not see the row it inserts, hence `maxLive - 1`.)
+   * Creates a session (with the id given, else one of the database's) and, in the same statement,
+   * revokes the user's oldest live sessions (by sign-in time) so that at most `maxLive` remain, the
+   * new one included, and runs `alongside` (another module's insert that must commit with the
+   * session, such as its audit record). Returns the new session and the ids ended. (The
+   * statement's snapshot does not see the row it inserts, hence `maxLive - 1`.)
    */
   async createWithinLimit(
     userId: string,
@@ -189,11 +191,22 @@ export class RefreshSessionsRepository {
     ttlSeconds: number,
     meta: SessionMeta,
     maxLive: number,
+    options: { id?: string; alongside?: StatementPart } = {},
   ): Promise<{ session: LiveSession; ended: string[] }> {
+    const params = [
+      userId,
+      tokenHash,
+      ttlSeconds,
+      meta.userAgent?.slice(0, 512) ?? null,
+      meta.ip?.slice(0, 64) ?? null,
+      Math.max(0, maxLive - 1),
+      options.id ?? null,
+    ];
+    const alongside = options.alongside ? `, alongside AS (${options.alongside.sql(params.length + 1)})` : '';
     const rows: { kind: 'created' | 'ended'; id: string; expires_at: Date | null }[] = await this.db.query(
       `WITH created AS (
-         INSERT INTO refresh_sessions (user_id, token_hash, expires_at, user_agent, ip)
-         VALUES ($1, $2, now() + make_interval(secs => $3), $4, $5)
+         INSERT INTO refresh_sessions (id, user_id, token_hash, expires_at, user_agent, ip)
+         VALUES (coalesce($7::uuid, gen_random_uuid()), $1, $2, now() + make_interval(secs => $3), $4, $5)
          RETURNING id, expires_at
        ), ended AS (
          UPDATE refresh_sessions SET revoked_at = now(), revoked_reason = 'session_limit', grace_ciphertext = NULL
@@ -203,18 +216,11 @@ export class RefreshSessionsRepository {
                         OFFSET $6)
             AND revoked_at IS NULL
           RETURNING id
-       )
+       )${alongside}
        SELECT 'created' AS kind, id, expires_at FROM created
        UNION ALL
        SELECT 'ended' AS kind, id, NULL::timestamptz FROM ended`,
-      [
-        userId,
-        tokenHash,
-        ttlSeconds,
-        meta.userAgent?.slice(0, 512) ?? null,
-        meta.ip?.slice(0, 64) ?? null,
-        Math.max(0, maxLive - 1),
-      ],
+      [...params, ...(options.alongside?.params ?? [])],
     );
     const created = rows.find((r) => r.kind === 'created')!;
     return {

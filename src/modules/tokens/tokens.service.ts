@@ -14,6 +14,7 @@ import {
 } from '../../common/events/domain-events';
 import { DomainEvents } from '../../common/events/domain-events.service';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
+import type { StatementPart } from '../../database/sql';
 import { CacheKind, StateCache } from '../cache/state-cache.service';
 import {
   LiveSession,
@@ -79,9 +80,15 @@ export class TokensService {
 
   /**
    * A new session; beyond MAX_SESSIONS_PER_USER live ones the oldest end in the same statement,
-   * like any revocation (cache evicted, SessionRevokedEvent published).
+   * like any revocation (cache evicted, SessionRevokedEvent published). `options.id` is the
+   * session's id when the caller chose it (a uuid), `options.alongside` another module's insert
+   * that commits with the session or not at all (a login's audit record).
    */
-  async startSession(userId: string, meta: SessionMeta): Promise<{ session: LiveSession; refreshToken: string }> {
+  async startSession(
+    userId: string,
+    meta: SessionMeta,
+    options: { id?: string; alongside?: StatementPart } = {},
+  ): Promise<{ session: LiveSession; refreshToken: string }> {
     const refreshToken = newOpaqueToken();
     const { session, ended } = await this.sessions.createWithinLimit(
       userId,
@@ -89,6 +96,7 @@ export class TokensService {
       this.auth.refreshTokenTtl,
       meta,
       this.auth.maxSessionsPerUser,
+      options,
     );
     if (this.auth.refreshIdleTtl > 0) {
       // The nearer of the two limits, for refreshExpiresIn and the access token's cap.

@@ -20,6 +20,10 @@ export interface NewUser {
 
 export type UserWithPassword = UserEntity & { passwordHash: string };
 
+/** Printable ASCII: any other name (Unicode, control characters) is lowered by the database. */
+const ASCII = /^[ -~]*$/;
+const ASCII_CAPITALS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
 function uniqueViolation(error: unknown): AppError | null {
   if (!(error instanceof QueryFailedError)) return null;
   const driver = error.driverError as { code?: string; constraint?: string };
@@ -35,6 +39,9 @@ function uniqueViolation(error: unknown): AppError | null {
 
 @Injectable()
 export class UsersRepository {
+  /** Whether the database's lower() agrees with toLowerCase() on ASCII: unknown, being asked, or known. */
+  private asciiLower: boolean | Promise<boolean> | undefined;
+
   constructor(
     @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
     private readonly replicas: ReadReplicas,
@@ -89,13 +96,33 @@ export class UsersRepository {
   /**
    * Names as getForLogin compares them (PostgreSQL's lower(), which JavaScript's toLowerCase() does
    * not match for every letter): two names find the same account exactly when these agree.
+   * ASCII names (nearly every e-mail address) are lowered here, without a round trip, once the
+   * database has shown that its lower() maps the 26 ASCII capitals as JavaScript does (a Turkish
+   * locale, for one, does not); any other name is lowered by the database.
    */
   async loginNames(names: string[]): Promise<string[]> {
+    if (names.every((name) => ASCII.test(name)) && (await this.asciiLowerAgrees())) {
+      return names.map((name) => name.toLowerCase());
+    }
     const rows: { name: string }[] = await this.users.query(
       'SELECT lower(n) AS name FROM unnest($1::text[]) WITH ORDINALITY AS t(n, i) ORDER BY i',
       [names],
     );
     return rows.map((row) => row.name);
+  }
+
+  /** Asked once (again after a failure): whether the database lowers ASCII as JavaScript does. */
+  private asciiLowerAgrees(): Promise<boolean> | boolean {
+    if (this.asciiLower !== undefined) return this.asciiLower;
+    const asked = this.users
+      .query(`SELECT lower($1::text) = $2 AS agrees`, [ASCII_CAPITALS, ASCII_CAPITALS.toLowerCase()])
+      .then((rows: { agrees: boolean }[]) => (this.asciiLower = rows[0]?.agrees === true))
+      .catch((error: unknown) => {
+        this.asciiLower = undefined;
+        throw error;
+      });
+    this.asciiLower = asked;
+    return asked;
   }
 
   async getPasswordHash(id: string): Promise<string | null> {
