@@ -32,6 +32,8 @@ export interface RequestContext {
   readonly timings: RequestTimings;
   /** Durable (before-response) work the response waits for; made by the first holdResponse(). */
   held?: Set<Promise<void>>;
+  /** Where the request's deadline watches it (request-deadline.ts); undefined once its response is out. */
+  deadlineSlot?: number;
   /** Set once the response is on its way: durable work started later no longer holds it. */
   responseSent: boolean;
 }
@@ -63,6 +65,7 @@ export function newRequestContext(requestId: string): RequestContext {
     startedAt: performance.now(),
     timings: { db: 0, dbQueries: 0, bcrypt: 0 },
     carrier: undefined,
+    deadlineSlot: undefined,
     responseSent: false,
   };
 }

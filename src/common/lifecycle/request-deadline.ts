@@ -22,8 +22,12 @@ const RETRY_AFTER_S = 5;
 
 const logger = new Logger('RequestDeadline');
 
-/** Replies armed and not yet seen finished by a sweep, oldest first. */
-let inFlight: FastifyReply[] = [];
+/**
+ * Replies armed, oldest first. A reply whose response goes out is cleared from its slot at once
+ * (disarmRequestDeadline), so the list never keeps a finished request alive (and in the young
+ * generation's survivors) until the next sweep; a sweep drops the cleared slots.
+ */
+let inFlight: (FastifyReply | undefined)[] = [];
 let sweeper: NodeJS.Timeout | undefined;
 
 /** What is left of a request's deadline, in milliseconds (negative once it has passed). */
@@ -31,24 +35,37 @@ export function remainingBeforeDeadline(context: RequestContext): number {
   return REQUEST_DEADLINE_MS - (performance.now() - context.startedAt);
 }
 
-/** Starts the request's deadline: an answer at REQUEST_DEADLINE_MS unless the response has ended first. */
-export function armRequestDeadline(reply: FastifyReply): void {
-  inFlight.push(reply);
+/** Starts the request's deadline: an answer at REQUEST_DEADLINE_MS unless its response goes out first. */
+export function armRequestDeadline(reply: FastifyReply, context: RequestContext): void {
+  context.deadlineSlot = inFlight.push(reply) - 1;
   if (!sweeper) {
     sweeper = setInterval(sweep, SWEEP_MS);
     sweeper.unref();
   }
 }
 
+/** The response is on its way: the deadline has nothing left to answer. */
+export function disarmRequestDeadline(context: RequestContext): void {
+  if (context.deadlineSlot === undefined) return;
+  inFlight[context.deadlineSlot] = undefined;
+  context.deadlineSlot = undefined;
+}
+
 function sweep(): void {
   const now = performance.now();
   const stillOpen: FastifyReply[] = [];
   for (const reply of inFlight) {
-    const raw = reply.raw;
-    if (raw.writableEnded || raw.destroyed) continue;
+    if (!reply) continue;
     const context = requestContextOf(reply.request);
-    if (context && now - context.startedAt >= REQUEST_DEADLINE_MS) answerAtDeadline(reply, context);
-    else stillOpen.push(reply);
+    const raw = reply.raw;
+    if (!context || raw.writableEnded || raw.destroyed) {
+      if (context) context.deadlineSlot = undefined;
+    } else if (now - context.startedAt >= REQUEST_DEADLINE_MS) {
+      context.deadlineSlot = undefined;
+      answerAtDeadline(reply, context);
+    } else {
+      context.deadlineSlot = stillOpen.push(reply) - 1;
+    }
   }
   inFlight = stillOpen;
   if (inFlight.length === 0 && sweeper) {

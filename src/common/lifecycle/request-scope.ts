@@ -24,7 +24,7 @@ import {
   requestIdFrom,
   runInRequestContext,
 } from '../request-context';
-import { armRequestDeadline, remainingBeforeDeadline } from './request-deadline';
+import { armRequestDeadline, disarmRequestDeadline, remainingBeforeDeadline } from './request-deadline';
 import { settleWithin } from './settle-within';
 
 /** A response never waits longer than this for durable work (no request waits 10 s). */
@@ -68,7 +68,7 @@ export function installRequestScope(fastify: FastifyInstance): RequestScope {
     const context = newRequestContext(requestIdFrom(request.headers[REQUEST_ID_HEADER]));
     context.carrier = request as AuthenticatedRequest;
     bindRequestContext(request, context);
-    armRequestDeadline(reply);
+    armRequestDeadline(reply, context);
     void reply.header(REQUEST_ID_HEADER, context.requestId);
     runInRequestContext(context, done);
   });
@@ -90,6 +90,7 @@ export function installRequestScope(fastify: FastifyInstance): RequestScope {
 
   const finish = (request: FastifyRequest, reply: FastifyReply, context: RequestContext): void => {
     context.handlerEndedAt ??= performance.now();
+    disarmRequestDeadline(context);
     for (const step of sendSteps) step(request, reply, context);
   };
 
