@@ -244,24 +244,11 @@ export class AuthService {
   }
 
   verify(auth: AuthContext): VerifyResponse | ApiKeyVerifyResponse {
-    if (auth.apiKey) {
-      return {
-        valid: true,
-        userId: auth.userId,
-        apiKeyId: auth.apiKey.id,
-        roles: auth.roles,
-        scopes: auth.apiKey.scopes,
-        expiresAt: auth.apiKey.expiresAt ? auth.apiKey.expiresAt.toISOString() : null,
-      };
-    }
-    const { sessionId, tokenExpiresAt } = sessionOf(auth);
-    return {
-      valid: true,
-      userId: auth.userId,
-      sessionId,
-      roles: auth.roles,
-      expiresAt: tokenExpiresAt.toISOString(),
-    };
+    // A frozen caller is the JWT strategy's in-memory one, shared while nothing changes: so is its answer.
+    if (!Object.isFrozen(auth)) return verifyResponse(auth);
+    let response = verified.get(auth);
+    if (!response) verified.set(auth, (response = Object.freeze(verifyResponse(auth))));
+    return response;
   }
 
   /** Signs an access token for the session and bundles it with the session's refresh token. */
@@ -302,4 +289,28 @@ export class AuthService {
         this.logger.warn(`Could not upgrade the password hash of ${userId}: ${String(error)}`),
       );
   }
+}
+
+/** Answers of GET /auth/verify for the callers the JWT strategy keeps in memory (frozen, shared). */
+const verified = new WeakMap<AuthContext, Readonly<VerifyResponse | ApiKeyVerifyResponse>>();
+
+function verifyResponse(auth: AuthContext): VerifyResponse | ApiKeyVerifyResponse {
+  if (auth.apiKey) {
+    return {
+      valid: true,
+      userId: auth.userId,
+      apiKeyId: auth.apiKey.id,
+      roles: auth.roles,
+      scopes: auth.apiKey.scopes,
+      expiresAt: auth.apiKey.expiresAt ? auth.apiKey.expiresAt.toISOString() : null,
+    };
+  }
+  const { sessionId, tokenExpiresAt } = sessionOf(auth);
+  return {
+    valid: true,
+    userId: auth.userId,
+    sessionId,
+    roles: auth.roles,
+    expiresAt: tokenExpiresAt.toISOString(),
+  };
 }

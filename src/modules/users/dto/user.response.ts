@@ -33,7 +33,20 @@ export class UserResponse {
   lastLoginAt: string | null;
 }
 
-export function toUserResponse(user: UserEntity): UserResponse {
+/**
+ * A frozen user is the state cache's shared in-memory value (StateCache.peek), which never changes:
+ * its answer is made once and shared by every request that reads it (GET /users/me, per token check).
+ */
+const answered = new WeakMap<Readonly<UserEntity>, Readonly<UserResponse>>();
+
+export function toUserResponse(user: Readonly<UserEntity>): UserResponse {
+  if (!Object.isFrozen(user)) return userResponse(user);
+  let response = answered.get(user);
+  if (!response) answered.set(user, (response = Object.freeze(userResponse(user))));
+  return response;
+}
+
+function userResponse(user: Readonly<UserEntity>): UserResponse {
   return {
     id: user.id,
     email: user.email,
