@@ -2,11 +2,12 @@
 // tooling expects): the JWKS and the authorization server metadata, both from memory.
 import { Controller, Get, Header } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { RouteSchema } from '@nestjs/platform-fastify';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../../common/decorators/public.decorator';
 import { ApiProblems } from '../../common/http/openapi';
 import type { LatchConfig } from '../../config/configuration';
-import { AuthorizationServerMetadataResponse, JwksResponse } from './dto/keys.response';
+import { AuthorizationServerMetadataResponse, JWKS_RESPONSE_SCHEMA, JwksResponse } from './dto/keys.response';
 import { SigningKeys } from './signing-keys.service';
 
 /** The API prefix (bootstrap.ts API_PREFIX; not imported, which would make a cycle through AppModule). */
@@ -39,6 +40,7 @@ export class WellKnownController {
   }
 
   @Get('jwks.json')
+  @RouteSchema({ response: { 200: JWKS_RESPONSE_SCHEMA } })
   @Header('Cache-Control', 'public, max-age=300')
   @ApiOperation({ summary: 'Public keys that verify access tokens (empty with HS256)' })
   @ApiOkResponse({ type: JwksResponse })

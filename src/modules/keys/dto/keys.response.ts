@@ -66,6 +66,28 @@ export class JwksResponse {
   keys: PublicJwkResponse[];
 }
 
+/**
+ * JwksResponse as a JSON Schema, for Fastify's compiled serialiser on the JWKS route (every
+ * resource server fetches it). Members of a key beyond those named are sent too (as strings).
+ */
+export const JWKS_RESPONSE_SCHEMA = {
+  type: 'object',
+  required: ['keys'],
+  properties: {
+    keys: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['kid', 'kty', 'alg', 'use'],
+        additionalProperties: { type: 'string' },
+        properties: Object.fromEntries(
+          ['kid', 'kty', 'alg', 'use', 'crv', 'x', 'y', 'n', 'e'].map((name) => [name, { type: 'string' }]),
+        ),
+      },
+    },
+  },
+} as const;
+
 export class AuthorizationServerMetadataResponse {
   @ApiProperty({ example: 'https://auth.example.com' })
   issuer: string;
