@@ -177,7 +177,7 @@ export class AuthService {
 
   async startSession(user: UserEntity, client: ClientInfo): Promise<TokenPairResponse> {
     const { session, refreshToken } = await this.tokens.startSession(user.id, client);
-    const issued = await this.issue(user, session, refreshToken);
+    const issued = this.issue(user, session, refreshToken);
     this.events.publish(new LoginSucceededEvent(user.id, session.id, client));
     return this.pair(issued, user);
   }
@@ -196,7 +196,7 @@ export class AuthService {
       await this.tokens.revokeSession(session.id, 'disabled', client);
       throw invalidRefreshToken();
     }
-    const issued = await this.issue(user, session, refreshToken);
+    const issued = this.issue(user, session, refreshToken);
     await this.tokens.rememberForGrace(presented, issued);
     this.events.publish(new TokenRefreshedEvent(user.id, session.id, client));
     return this.pair(issued, user);
@@ -250,12 +250,8 @@ export class AuthService {
   }
 
   /** Signs an access token for the session and bundles it with the session's refresh token. */
-  private async issue(
-    user: UserEntity,
-    session: { id: string; expiresAt: Date },
-    refreshToken: string,
-  ): Promise<IssuedTokens> {
-    const access = await this.accessTokens.sign(user.id, session.id, user.roles, session.expiresAt);
+  private issue(user: UserEntity, session: { id: string; expiresAt: Date }, refreshToken: string): IssuedTokens {
+    const access = this.accessTokens.sign(user.id, session.id, user.roles, session.expiresAt);
     return {
       sessionId: session.id,
       userId: user.id,
