@@ -14,6 +14,16 @@
 // 4. Batched maintenance (cleanup, retention) goes through `deleteBatch()` / `updateBatch()`.
 // 5. Schema changes only through a new migration (src/database/migrations), never an edited one.
 
+/**
+ * A data-modifying statement that a repository runs as a CTE of its own statement, so that both cost
+ * one round trip, though the table it writes belongs to another module: that module's repository
+ * builds it (e.g. AuditTrail.insertOf). Its SQL numbers its parameters from `first`.
+ */
+export interface CteStatement {
+  sql(first: number): string;
+  readonly params: readonly unknown[];
+}
+
 /** Anything that runs SQL: the DataSource, a transaction's EntityManager, or a QueryRunner. */
 export interface Queryable {
   query(sql: string, params?: unknown[]): Promise<unknown>;

@@ -1,9 +1,10 @@
 // Writes an audit record (auth_events) for every domain event. Security events are durable: the
 // record is written while the emitting request is still open and its response waits for the
 // commit, so a client never sees the outcome of a login, logout, reuse detection or admin action
-// whose record a crash could lose. Routine token refreshes, the bulk of the traffic, are batched
-// after the response into one INSERT per short window: finished on SIGTERM, lost only to a crash
-// (docs/operations.md).
+// whose record a crash could lose. Routine token refreshes, the bulk of the traffic, carry their
+// record in the statement that keeps their grace pair (AuditTrail, audit-trail.ts); with no grace
+// window they are batched after the response into one INSERT per short window: finished on SIGTERM,
+// lost only to a crash (docs/operations.md).
 import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClientInfo, DomainEvent, DomainEventName } from '../../common/events/domain-events';
@@ -29,7 +30,7 @@ const BATCH_WINDOW_MS = 100;
 const BATCH_MAX = 500;
 
 /** The fields events carry, read generically so that a new event is audited without code here. */
-interface AuditableEvent {
+export interface AuditableEvent {
   name: string;
   at?: Date;
   userId?: string | null;
@@ -42,6 +43,8 @@ interface AuditableEvent {
   identifierHash?: string;
   apiKeyId?: string;
   client?: ClientInfo;
+  /** The publisher already wrote the record in its own statement (AuditTrail.insertOf). */
+  auditRowWritten?: boolean;
 }
 
 export function toAuditRecord(event: AuditableEvent): NewAuthEvent {
@@ -86,6 +89,7 @@ export class AuditListener {
    */
   @BeforeResponse(...BATCHED)
   enqueue(event: AuditableEvent): void {
+    if (event.auditRowWritten) return;
     this.batch.push(toAuditRecord(event));
     if (this.batch.length === 1) {
       void this.work.track('audit batch', () => sleep(BATCH_WINDOW_MS).then(() => this.flush()));

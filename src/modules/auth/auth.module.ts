@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
 import { ApiKeysModule } from '../api-keys/api-keys.module';
+import { AuditModule } from '../audit/audit.module';
 import { MailModule } from '../mail/mail.module';
 import { MfaModule } from '../mfa/mfa.module';
 import { TokensModule } from '../tokens/tokens.module';
@@ -26,7 +27,7 @@ import { TokenIntrospectionController } from './token-introspection.controller';
 import { TokenIntrospectionService } from './token-introspection.service';
 
 @Module({
-  imports: [PassportModule, UsersModule, TokensModule, MailModule, MfaModule, ApiKeysModule],
+  imports: [PassportModule, UsersModule, TokensModule, MailModule, MfaModule, ApiKeysModule, AuditModule],
   controllers: [
     AuthController,
     OAuthTokenController,

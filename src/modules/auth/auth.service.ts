@@ -14,6 +14,7 @@ import {
   UserRegisteredEvent,
 } from '../../common/events/domain-events';
 import { DomainEvents } from '../../common/events/domain-events.service';
+import { AuditTrail } from '../audit/audit-trail';
 import { AuthContext, sessionOf } from './auth-context';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
 import { type LoginCounter, LoginProtectionService } from '../throttle/login-protection.service';
@@ -62,6 +63,7 @@ export class AuthService {
     config: ConfigService<LatchConfig, true>,
     @InjectDataSource() private readonly db: DataSource,
     private readonly verification: EmailVerificationService,
+    private readonly auditTrail: AuditTrail,
   ) {
     this.config = config.get('auth', { infer: true });
   }
@@ -197,8 +199,11 @@ export class AuthService {
       throw invalidRefreshToken();
     }
     const issued = this.issue(user, session, refreshToken);
-    await this.tokens.rememberForGrace(presented, issued);
-    this.events.publish(new TokenRefreshedEvent(user.id, session.id, client));
+    // The audit row rides in the statement that keeps the grace pair: two round trips per refresh.
+    const refreshed = new TokenRefreshedEvent(user.id, session.id, client, this.tokens.keepsGracePairs);
+    const auditRow = refreshed.auditRowWritten ? this.auditTrail.insertOf(refreshed) : undefined;
+    await this.tokens.rememberForGrace(presented, issued, auditRow);
+    this.events.publish(refreshed);
     return this.pair(issued, user);
   }
 

@@ -5,7 +5,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ReadReplicas } from '../../database/read-replicas';
-import { row, rows } from '../../database/sql';
+import { CteStatement, row, rows } from '../../database/sql';
 import type { RefreshSessionEntity } from './refresh-session.entity';
 
 type Session = RefreshSessionEntity;
@@ -67,11 +67,26 @@ export class RefreshSessionsRepository {
     ) as Promise<RotatedSession | null>;
   }
 
-  async storeGraceCiphertext(sessionId: string, currentHash: Buffer, ciphertext: Buffer): Promise<void> {
-    await this.db.query(`UPDATE refresh_sessions SET grace_ciphertext = $3 WHERE id = $1 AND token_hash = $2`, [
-      sessionId,
-      currentHash,
-      ciphertext,
+  /**
+   * Keeps the sealed pair on the session while `currentHash` is still its token, and runs `alongside`
+   * (another module's write, e.g. the refresh's audit row) in the same statement, whether or not.
+   */
+  async storeGraceCiphertext(
+    sessionId: string,
+    currentHash: Buffer,
+    ciphertext: Buffer,
+    alongside?: CteStatement,
+  ): Promise<void> {
+    const params = [sessionId, currentHash, ciphertext];
+    const update = `UPDATE refresh_sessions SET grace_ciphertext = $3 WHERE id = $1 AND token_hash = $2`;
+    if (!alongside) {
+      await this.db.query(update, params);
+      return;
+    }
+    // A data-modifying CTE runs to completion even though the UPDATE does not read it.
+    await this.db.query(`WITH alongside AS (${alongside.sql(params.length + 1)}) ${update}`, [
+      ...params,
+      ...alongside.params,
     ]);
   }
 
