@@ -12,7 +12,13 @@
 //    (computed values such as counts are typed at the call): no hand-typed row interfaces, no
 //    hand mapping of snake_case in each repository.
 // 4. Batched maintenance (cleanup, retention) goes through `deleteBatch()` / `updateBatch()`.
+//    The statements of the hottest path (a refresh's two) go to the DataSource's pg pool itself
+//    (`pooled()`): the same connections and bounds, without a TypeORM query runner per statement.
 // 5. Schema changes only through a new migration (src/database/migrations), never an edited one.
+
+import type { Pool } from 'pg';
+import type { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
 /**
  * A data-modifying statement that a repository runs as a CTE of its own statement, so that both cost
@@ -27,6 +33,22 @@ export interface CteStatement {
 /** Anything that runs SQL: the DataSource, a transaction's EntityManager, or a QueryRunner. */
 export interface Queryable {
   query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
+/**
+ * The primary DataSource's own pg pool as a Queryable that answers rows (for any statement; no
+ * affected count). TypeORM's DataSource.query makes, connects and releases a query runner per
+ * statement: about 30 µs of CPU over pg's own 35, which a refresh paid twice. The pool is the one
+ * TypeORM queries through (BoundedClient, the connect and query timeouts, the metrics); errors
+ * are pg's own, which to-app-error.ts reads like TypeORM's.
+ */
+export function pooled(db: DataSource): Queryable {
+  return {
+    async query(sql, params) {
+      const pool = (db.driver as PostgresDriver).master as Pool;
+      return (await pool.query(sql, params)).rows;
+    },
+  };
 }
 
 function camelCase(column: string): string {
