@@ -45,8 +45,16 @@ export interface Queryable {
 export function pooled(db: DataSource): Queryable {
   return {
     async query(sql, params) {
-      const pool = (db.driver as PostgresDriver).master as Pool;
-      return (await pool.query(sql, params)).rows;
+      // connect() then query() as TypeORM does, not pool.query(): that runs the query in a callback
+      // of whichever request released the connection, so its time and round trip would be counted
+      // in that request's context (Server-Timing, the metrics) instead of this one's.
+      const client = await ((db.driver as PostgresDriver).master as Pool).connect();
+      try {
+        return (await client.query(sql, params)).rows;
+      } finally {
+        // A connection that timed out is already marked unusable (BoundedClient): the pool drops it.
+        client.release();
+      }
     },
   };
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
-import { createSecretKey, generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
+import { createSecretKey, generateKeyPairSync, KeyObject, randomBytes, sign, verify } from 'node:crypto';
 import type { SigningAlgorithm } from '../keys/key-material';
-import { type JwsSigner, signCompactJws } from './jws-sign';
+import { type JwsSigner, p1363FromDer, signCompactJws } from './jws-sign';
 
 const claims = {
   sid: '6f1c2a52-3a57-4c55-9a39-0c0f1d2e3b4a',
@@ -81,5 +81,19 @@ describe('compact JWS signing', () => {
     await verifiedByJwks(a, 'ES256', first.publicKey);
     await assert.rejects(verifiedByJwks(b, 'ES256', first.publicKey));
     assert.equal(JSON.parse(Buffer.from(b.split('.')[0]!, 'base64url').toString('utf8')).kid, 'k2');
+  });
+});
+
+describe('ECDSA signatures from DER to r || s', () => {
+  it('pads short integers and drops the sign byte of long ones, as node:crypto does itself', () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    // Enough signatures that r or s below 2^248 or with the high bit set each turn up.
+    for (let i = 0; i < 2000; i++) {
+      const data = randomBytes(16);
+      const der = sign('sha256', data, privateKey);
+      const converted = p1363FromDer(der);
+      assert.equal(converted.length, 64);
+      assert.ok(verify('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' }, converted), `signature ${i}`);
+    }
   });
 });

@@ -25,11 +25,35 @@ function encodedHeader(signer: JwsSigner, typ: string): string {
   return header;
 }
 
+/**
+ * The DER `SEQUENCE { INTEGER r, INTEGER s }` of a P-256 signature as the 64 bytes r || s (IEEE P1363)
+ * that JWS wants. node:crypto writes P1363 itself given `{ key, dsaEncoding }`, but an options object
+ * instead of the KeyObject doubled the cost of the call (50 µs against 23).
+ */
+export function p1363FromDer(der: Buffer): Buffer {
+  const out = Buffer.alloc(64);
+  // A P-256 signature is at most 72 bytes: the SEQUENCE's length fits in its one length byte.
+  let at = 2;
+  for (const offset of [0, 32]) {
+    if (der[at] !== 0x02) throw new Error('not a DER ECDSA signature');
+    const length = der[at + 1]!;
+    let start = at + 2;
+    let size = length;
+    // An INTEGER whose high bit is set carries a leading 0x00; a small one is shorter than 32 bytes.
+    while (size > 32) {
+      start++;
+      size--;
+    }
+    der.copy(out, offset + 32 - size, start, start + size);
+    at += 2 + length;
+  }
+  return out;
+}
+
 function signature(signer: JwsSigner, input: string): Buffer {
   switch (signer.alg) {
     case 'ES256':
-      // JWS wants r || s (IEEE P1363), not the DER that node:crypto writes by default.
-      return sign('sha256', Buffer.from(input, 'ascii'), { key: signer.key, dsaEncoding: 'ieee-p1363' });
+      return p1363FromDer(sign('sha256', Buffer.from(input, 'ascii'), signer.key));
     case 'EdDSA':
       return sign(null, Buffer.from(input, 'ascii'), signer.key);
     case 'RS256':
