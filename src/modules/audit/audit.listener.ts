@@ -62,8 +62,10 @@ export function toAuditRecord(event: AuditableEvent): NewAuthEvent {
     userId: event.userId ?? null,
     sessionId: event.sessionId ?? (sessions.length === 1 ? sessions[0] : null),
     actorId: event.actorId ?? null,
-    ip: event.client?.ip ?? null,
-    userAgent: event.client?.userAgent ?? null,
+    // Cut to the columns' lengths: an over-long value (an odd forwarded address) would fail the
+    // INSERT, and with it the statement that carries it (a refresh's, or a batch of records).
+    ip: event.client?.ip?.slice(0, 64) ?? null,
+    userAgent: event.client?.userAgent?.slice(0, 512) ?? null,
     occurredAt: event.at ?? new Date(),
     details: Object.keys(details).length > 0 ? details : null,
   };
