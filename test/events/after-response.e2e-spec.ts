@@ -232,6 +232,30 @@ describe('after-response work', () => {
     }
   });
 
+  it('logs a before-response listener that throws synchronously, and answers as usual', async () => {
+    const user = await registerUser(t.api);
+    // A listener that returns no promise has settled when it returns: nothing is held for it.
+    probe.beforeLoginFailed = (e: LoginFailedEvent) => {
+      if (e.userId === user.id) throw new Error('synchronous listener failure');
+    };
+    try {
+      const res = await t.api.post('/auth/login', { email: user.email, password: 'not the right password' });
+      assert.equal(res.status, 401);
+      await eventually(
+        () =>
+          logs.lines.some(
+            (l) =>
+              l.level === 'error' &&
+              (l.msg ?? '').includes('synchronous listener failure') &&
+              (l.msg ?? '').includes(user.id),
+          ),
+        { what: 'the synchronous failure to be logged with the user id' },
+      );
+    } finally {
+      probe.beforeLoginFailed = undefined;
+    }
+  });
+
   it('waits for pending listener work when the application closes', async () => {
     const own = await createTestApp({ imports: [ProbeModule] });
     try {
