@@ -77,7 +77,7 @@ describe('a login and its audit record', () => {
       new LoginFailedEvent(user.id, 'invalid_credentials', client, 'aGFzaA'), // with details (jsonb)
     ]) {
       await events.append(toAuditRecord(event));
-      const part = events.insertPart(toAuditRecord(event));
+      const part = events.insertStatement(toAuditRecord(event));
       await t.app.get(DataSource).query(part.sql(1), part.params);
       const rows = await query<Record<string, unknown>>(
         t.databaseUrl,

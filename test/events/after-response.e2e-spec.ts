@@ -167,18 +167,43 @@ describe('after-response work', () => {
 
   it('audits the rest of a session: refresh, logout, with the session they concern', async () => {
     const user = await login(t.api, await registerUser(t.api));
-    const refreshed = await t.api.post('/auth/refresh', { refreshToken: user.refreshToken });
+    const refreshed = await t.api.post(
+      '/auth/refresh',
+      { refreshToken: user.refreshToken },
+      { headers: { 'user-agent': 'latch-refresh-audit/1.0' } },
+    );
     assert.equal(refreshed.status, 200);
+    // No polling: the refresh's record is written in the statement that keeps its grace pair.
+    const [refreshRecord, ...more] = await query<AuditRow & { actor_id: string | null; details: unknown }>(
+      t.databaseUrl,
+      `SELECT * FROM auth_events WHERE user_id = $1 AND type = $2`,
+      [user.id, DomainEvent.TokenRefreshed],
+    );
+    assert.equal(more.length, 0, 'one record per refresh');
+    assert.deepEqual(
+      { ...refreshRecord, occurred_at: undefined, id: undefined },
+      {
+        id: undefined,
+        type: DomainEvent.TokenRefreshed,
+        outcome: 'success',
+        reason: null,
+        user_id: user.id,
+        session_id: refreshRecord.session_id,
+        actor_id: null,
+        ip: '127.0.0.1',
+        user_agent: 'latch-refresh-audit/1.0',
+        occurred_at: undefined,
+        details: null,
+      },
+    );
+    assert.ok(Math.abs(refreshRecord.occurred_at.getTime() - Date.now()) < 60_000);
     const out = await t.api.post('/auth/logout', undefined, { token: refreshed.body.accessToken });
     assert.equal(out.status, 204);
-    // Refresh records are batched after the response (routine traffic); the others are written before it.
-    const read = () =>
-      query<AuditRow>(t.databaseUrl, `SELECT * FROM auth_events WHERE user_id = $1 ORDER BY occurred_at, id`, [
-        user.id,
-      ]);
-    const rows = await eventually(async () => ((r) => (r.length >= 4 ? r : false))(await read()), {
-      what: 'four audit rows (the batched refresh record included)',
-    });
+    const rows = await query<AuditRow>(
+      t.databaseUrl,
+      `SELECT * FROM auth_events WHERE user_id = $1 ORDER BY occurred_at, id`,
+      [user.id],
+    );
     assert.deepEqual(
       rows.map((r) => r.type),
       [DomainEvent.UserRegistered, DomainEvent.LoginSucceeded, DomainEvent.TokenRefreshed, DomainEvent.SessionRevoked],
@@ -207,6 +232,30 @@ describe('after-response work', () => {
     }
   });
 
+  it('logs a before-response listener that throws synchronously, and answers as usual', async () => {
+    const user = await registerUser(t.api);
+    // A listener that returns no promise has settled when it returns: nothing is held for it.
+    probe.beforeLoginFailed = (e: LoginFailedEvent) => {
+      if (e.userId === user.id) throw new Error('synchronous listener failure');
+    };
+    try {
+      const res = await t.api.post('/auth/login', { email: user.email, password: 'not the right password' });
+      assert.equal(res.status, 401);
+      await eventually(
+        () =>
+          logs.lines.some(
+            (l) =>
+              l.level === 'error' &&
+              (l.msg ?? '').includes('synchronous listener failure') &&
+              (l.msg ?? '').includes(user.id),
+          ),
+        { what: 'the synchronous failure to be logged with the user id' },
+      );
+    } finally {
+      probe.beforeLoginFailed = undefined;
+    }
+  });
+
   it('waits for pending listener work when the application closes', async () => {
     const own = await createTestApp({ imports: [ProbeModule] });
     try {
@@ -220,6 +269,27 @@ describe('after-response work', () => {
       assert.equal(finished, false);
       await own.close();
       assert.equal(finished, true, 'close() returned only after the listener finished');
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('batches the refresh record after the response when there is no grace window to carry it', async () => {
+    const own = await createTestApp({ env: { REFRESH_REUSE_GRACE_SECONDS: '0' } });
+    try {
+      const user = await login(own.api, await registerUser(own.api));
+      const refreshed = await own.api.post('/auth/refresh', { refreshToken: user.refreshToken });
+      assert.equal(refreshed.status, 200);
+      const read = () =>
+        query<AuditRow>(own.databaseUrl, `SELECT * FROM auth_events WHERE user_id = $1 AND type = $2`, [
+          user.id,
+          DomainEvent.TokenRefreshed,
+        ]);
+      const [row] = await eventually(async () => ((r) => (r.length > 0 ? r : false))(await read()), {
+        what: 'the batched refresh record',
+      });
+      assert.equal(row.outcome, 'success');
+      assert.equal(row.ip, '127.0.0.1');
     } finally {
       await own.close();
     }

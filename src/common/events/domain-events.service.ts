@@ -9,7 +9,9 @@
 //   after the response is written, side by side.
 // Every listener is isolated (a throw or rejection is logged with the event name and its user and
 // session ids; the response and the other listeners are unaffected) and tracked until it settles,
-// so that shutdown can drain it (src/common/lifecycle/http-shutdown.service.ts calls drain()).
+// so that shutdown can drain it (src/common/lifecycle/http-shutdown.service.ts calls drain()). A
+// before-response listener that returns no promise has settled when it returns: nothing is held or
+// tracked for it, so a response whose listeners are all synchronous goes out without waiting.
 //
 // A small explicit dispatcher rather than @nestjs/event-emitter: the timing, the hold, the isolation
 // and the tracking are all Latch's own, EventEmitter2 would only have been a name → listener map, and
@@ -50,6 +52,8 @@ export class DomainEvents implements OnModuleInit {
   private readonly pending = new Set<Promise<void>>();
   /** Listeners by event name or event class, as their decorators named them. */
   private readonly listeners = new Map<unknown, Listeners>();
+  /** listenersOf() for events with listeners under both their name and their class, merged once. */
+  private readonly merged = new Map<unknown, Listeners>();
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -107,6 +111,7 @@ export class DomainEvents implements OnModuleInit {
   }
 
   private add(spec: ListenerSpec, listener: Listener): void {
+    this.merged.clear();
     for (const selector of spec.events) {
       const entry = this.listeners.get(selector) ?? { 'before-response': [], 'after-response': [] };
       entry[spec.timing].push(listener);
@@ -119,16 +124,21 @@ export class DomainEvents implements OnModuleInit {
     const byName = this.listeners.get(event.name);
     const byClass = this.listeners.get(event.constructor);
     if (!byName || !byClass) return byName ?? byClass ?? NONE;
-    const merge = (timing: ListenerTiming) => [...new Set([...byName[timing], ...byClass[timing]])];
-    return { 'before-response': merge('before-response'), 'after-response': merge('after-response') };
+    let both = this.merged.get(event.constructor);
+    if (!both) {
+      const merge = (timing: ListenerTiming) => [...new Set([...byName[timing], ...byClass[timing]])];
+      both = { 'before-response': merge('before-response'), 'after-response': merge('after-response') };
+      this.merged.set(event.constructor, both);
+    }
+    return both;
   }
 
   private dispatch(event: PublishableEvent): void {
     const listeners = this.listenersOf(event);
     const request = currentRequestContext();
-    for (const { label, run } of listeners['before-response']) {
-      const promise = this.isolate(`${event.name} → ${label}`, event, () => run(event));
-      if (request) holdResponse(request, promise);
+    for (const listener of listeners['before-response']) {
+      const pending = this.runBeforeResponse(listener, event);
+      if (pending && request) holdResponse(request, pending);
     }
 
     const after = listeners['after-response'];
@@ -142,18 +152,33 @@ export class DomainEvents implements OnModuleInit {
     }
   }
 
+  /** Runs a listener now; returns its tracked promise, or undefined when it finished (or threw) synchronously. */
+  private runBeforeResponse(listener: Listener, event: PublishableEvent): Promise<void> | undefined {
+    let result: unknown;
+    try {
+      result = listener.run(event);
+    } catch (error) {
+      this.logFailure(`${event.name} → ${listener.label}`, event, error);
+      return undefined;
+    }
+    if (!result || typeof (result as { then?: unknown }).then !== 'function') return undefined;
+    return this.isolate(`${event.name} → ${listener.label}`, event, () => result);
+  }
+
+  private logFailure(label: string, event: unknown, error: unknown): void {
+    const context = idsOf(event);
+    const message = error instanceof Error ? error.message : String(error);
+    this.logger.error(
+      `${label} failed${context ? ` (${context})` : ''}: ${message}`,
+      error instanceof Error ? error.stack : undefined,
+    );
+  }
+
   /** Runs `work`, logs its failure with context instead of throwing, and tracks it until it settles. */
   private isolate(label: string, event: unknown, work: () => unknown): Promise<void> {
     const promise = (async () => {
       await work();
-    })().catch((error: unknown) => {
-      const context = idsOf(event);
-      const message = error instanceof Error ? error.message : String(error);
-      this.logger.error(
-        `${label} failed${context ? ` (${context})` : ''}: ${message}`,
-        error instanceof Error ? error.stack : undefined,
-      );
-    });
+    })().catch((error: unknown) => this.logFailure(label, event, error));
     this.pending.add(promise);
     void promise.finally(() => this.pending.delete(promise));
     return promise;

@@ -90,6 +90,8 @@ export class TokenRefreshedEvent extends BaseEvent {
     readonly userId: string,
     readonly sessionId: string,
     readonly client: ClientInfo,
+    /** Its audit row went into the refresh's own statement (the grace pair's), so the listener skips it. */
+    readonly auditRowWritten = false,
   ) {
     super();
   }

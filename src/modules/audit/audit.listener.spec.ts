@@ -5,6 +5,7 @@ import {
   PasswordCheckFailedEvent,
   RefreshReuseDetectedEvent,
   SessionRevokedEvent,
+  TokenRefreshedEvent,
   UserDisabledEvent,
   UserUpdatedEvent,
 } from '../../common/events/domain-events';
@@ -64,5 +65,13 @@ describe('audit records', () => {
     const updated = toAuditRecord(new UserUpdatedEvent('u1'));
     assert.equal(updated.outcome, 'success');
     assert.equal(updated.ip, null);
+  });
+
+  it('cuts the client address and user agent to their columns, so an odd value cannot fail the insert', () => {
+    const record = toAuditRecord(
+      new TokenRefreshedEvent('u1', 's1', { ip: 'x'.repeat(300), userAgent: 'a'.repeat(900) }),
+    );
+    assert.equal(record.ip, 'x'.repeat(64));
+    assert.equal(record.userAgent, 'a'.repeat(512));
   });
 });

@@ -3,9 +3,10 @@
 // commit, so a client never sees the outcome of a login, logout, reuse detection or admin action
 // whose record a crash could lose. A successful login's record goes further: the statement that
 // creates its session writes it (AuditTrail), so neither exists without the other and the login
-// waits for one round trip instead of two. Routine token refreshes, the bulk of the traffic, are
-// batched after the response into one INSERT per short window: finished on SIGTERM, lost only to a
-// crash (docs/operations.md).
+// waits for one round trip instead of two. Routine token refreshes, the bulk of the traffic, carry
+// their record in the statement that keeps their grace pair (AuditTrail, audit-trail.ts); with no
+// grace window they are batched after the response into one INSERT per short window: finished on
+// SIGTERM, lost only to a crash (docs/operations.md).
 import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClientInfo, DomainEvent, DomainEventName } from '../../common/events/domain-events';
@@ -35,7 +36,7 @@ const BATCH_WINDOW_MS = 100;
 const BATCH_MAX = 500;
 
 /** The fields events carry, read generically so that a new event is audited without code here. */
-interface AuditableEvent {
+export interface AuditableEvent {
   name: string;
   at?: Date;
   userId?: string | null;
@@ -48,6 +49,8 @@ interface AuditableEvent {
   identifierHash?: string;
   apiKeyId?: string;
   client?: ClientInfo;
+  /** The publisher already wrote the record in its own statement (AuditTrail.insertOf). */
+  auditRowWritten?: boolean;
 }
 
 export function toAuditRecord(event: AuditableEvent): NewAuthEvent {
@@ -65,8 +68,10 @@ export function toAuditRecord(event: AuditableEvent): NewAuthEvent {
     userId: event.userId ?? null,
     sessionId: event.sessionId ?? (sessions.length === 1 ? sessions[0] : null),
     actorId: event.actorId ?? null,
-    ip: event.client?.ip ?? null,
-    userAgent: event.client?.userAgent ?? null,
+    // Cut to the columns' lengths: an over-long value (an odd forwarded address) would fail the
+    // INSERT, and with it the statement that carries it (a refresh's, or a batch of records).
+    ip: event.client?.ip?.slice(0, 64) ?? null,
+    userAgent: event.client?.userAgent?.slice(0, 512) ?? null,
     occurredAt: event.at ?? new Date(),
     details: Object.keys(details).length > 0 ? details : null,
   };
@@ -92,6 +97,7 @@ export class AuditListener {
    */
   @BeforeResponse(...BATCHED)
   enqueue(event: AuditableEvent): void {
+    if (event.auditRowWritten) return;
     this.batch.push(toAuditRecord(event));
     if (this.batch.length === 1) {
       void this.work.track('audit batch', () => sleep(BATCH_WINDOW_MS).then(() => this.flush()));

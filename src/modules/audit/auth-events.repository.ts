@@ -1,11 +1,11 @@
 // The audit trail is append-only: rows are inserted (one, or a batch in one statement), never updated.
 // Plain inserts, so TypeORM's Repository API (src/database/sql.ts, rule 2); and one insert that
-// another module's statement carries (insertPart), built from the same entity, so its row is the
-// same as append()'s.
+// another module's statement carries (insertStatement), built from the same entity, so its row is
+// the same as append()'s.
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { type QueryDeepPartialEntity, Repository } from 'typeorm';
-import type { StatementPart } from '../../database/sql';
+import type { CteStatement } from '../../database/sql';
 import { AuthEventEntity } from './auth-event.entity';
 
 export type NewAuthEvent = Omit<AuthEventEntity, 'id'>;
@@ -31,8 +31,8 @@ export class AuthEventsRepository {
       .execute();
   }
 
-  /** The INSERT of one record, for a CTE of another module's statement (see StatementPart). */
-  insertPart(event: NewAuthEvent): StatementPart {
+  /** The INSERT of one record, for a CTE of another module's statement (see CteStatement). */
+  insertStatement(event: NewAuthEvent): CteStatement {
     const params = this.columns.map(([, property, type]) => {
       const value = event[property];
       return type === 'jsonb' && value !== null ? JSON.stringify(value) : value;

@@ -16,9 +16,9 @@ import {
 } from '../../common/events/domain-events';
 import { DomainEvents } from '../../common/events/domain-events.service';
 import { holdResponseFor } from '../../common/request-context';
+import { AuditTrail } from '../audit/audit-trail';
 import { AuthContext, sessionOf } from './auth-context';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
-import { AuditTrail } from '../audit/audit-trail.service';
 import { type LoginCounter, LoginProtectionService } from '../throttle/login-protection.service';
 import { AccessTokenService } from '../tokens/access-token.service';
 import { invalidRefreshToken, IssuedTokens, TokensService } from '../tokens/tokens.service';
@@ -65,7 +65,7 @@ export class AuthService {
     config: ConfigService<LatchConfig, true>,
     @InjectDataSource() private readonly db: DataSource,
     private readonly verification: EmailVerificationService,
-    private readonly audit: AuditTrail,
+    private readonly auditTrail: AuditTrail,
   ) {
     this.config = config.get('auth', { infer: true });
   }
@@ -190,9 +190,9 @@ export class AuthService {
     const login = new LoginSucceededEvent(user.id, randomUUID(), client);
     const { session, refreshToken } = await this.tokens.startSession(user.id, client, {
       id: login.sessionId,
-      alongside: this.audit.loginRecord(login),
+      alongside: this.auditTrail.insertOf(login),
     });
-    const issued = await this.issue(user, session, refreshToken);
+    const issued = this.issue(user, session, refreshToken);
     this.events.publish(login);
     return this.pair(issued, user);
   }
@@ -211,9 +211,12 @@ export class AuthService {
       await this.tokens.revokeSession(session.id, 'disabled', client);
       throw invalidRefreshToken();
     }
-    const issued = await this.issue(user, session, refreshToken);
-    await this.tokens.rememberForGrace(presented, issued);
-    this.events.publish(new TokenRefreshedEvent(user.id, session.id, client));
+    const issued = this.issue(user, session, refreshToken);
+    // The audit row rides in the statement that keeps the grace pair: two round trips per refresh.
+    const refreshed = new TokenRefreshedEvent(user.id, session.id, client, this.tokens.keepsGracePairs);
+    const auditRow = refreshed.auditRowWritten ? this.auditTrail.insertOf(refreshed) : undefined;
+    await this.tokens.rememberForGrace(presented, issued, auditRow);
+    this.events.publish(refreshed);
     return this.pair(issued, user);
   }
 
@@ -252,12 +255,8 @@ export class AuthService {
   }
 
   /** Signs an access token for the session and bundles it with the session's refresh token. */
-  private async issue(
-    user: UserEntity,
-    session: { id: string; expiresAt: Date },
-    refreshToken: string,
-  ): Promise<IssuedTokens> {
-    const access = await this.accessTokens.sign(user.id, session.id, user.roles, session.expiresAt);
+  private issue(user: UserEntity, session: { id: string; expiresAt: Date }, refreshToken: string): IssuedTokens {
+    const access = this.accessTokens.sign(user.id, session.id, user.roles, session.expiresAt);
     return {
       sessionId: session.id,
       userId: user.id,

@@ -1,13 +1,14 @@
-// Signs and verifies access tokens (docs/security.md, "Tokens on the wire") with jose and the key
-// ring of the keys module: the algorithm is pinned (JWT_ALGORITHM), the header carries `typ: at+jwt`
+// Signs (jws-sign.ts, node:crypto) and verifies (jose) access tokens (docs/security.md, "Tokens on
+// the wire") with the key ring of the keys module: the algorithm is pinned (JWT_ALGORITHM), the header carries `typ: at+jwt`
 // and, for asymmetric keys, the `kid` that names the key. Header members that point at other keys
 // (`jku`, `x5u`, `jwk`, `x5c`) are ignored: the key is only ever looked up by `kid` in the ring.
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { jwtVerify, SignJWT, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import { jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import { randomUUID, type KeyObject } from 'node:crypto';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
 import { SigningKeys } from '../keys/signing-keys.service';
+import { signCompactJws } from './jws-sign';
 
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 /** Longer than any token Latch issues (about 600 bytes): anything bigger is refused unparsed. */
@@ -52,20 +53,21 @@ export class AccessTokenService {
     return this.auth.jwtAccessTtl;
   }
 
-  async sign(userId: string, sessionId: string, roles: string[], sessionExpiresAt?: Date): Promise<SignedAccessToken> {
+  sign(userId: string, sessionId: string, roles: string[], sessionExpiresAt?: Date): SignedAccessToken {
     const now = Math.floor(Date.now() / 1000);
     const sessionEnd = sessionExpiresAt ? Math.floor(sessionExpiresAt.getTime() / 1000) : Infinity;
     const exp = Math.min(now + this.auth.jwtAccessTtl, sessionEnd);
-    const signer = this.keys.signer();
-    const token = await new SignJWT({ sid: sessionId, roles })
-      .setProtectedHeader({ alg: signer.alg, typ: ACCESS_TOKEN_TYP, ...(signer.kid ? { kid: signer.kid } : {}) })
-      .setSubject(userId)
-      .setJti(randomUUID())
-      .setIssuedAt(now)
-      .setExpirationTime(exp)
-      .setIssuer(this.auth.jwtIssuer)
-      .setAudience(this.auth.jwtAudience)
-      .sign(signer.key);
+    // The members in the order jose's SignJWT wrote them.
+    const token = signCompactJws(this.keys.signer(), ACCESS_TOKEN_TYP, {
+      sid: sessionId,
+      roles,
+      sub: userId,
+      jti: randomUUID(),
+      iat: now,
+      exp,
+      iss: this.auth.jwtIssuer,
+      aud: this.auth.jwtAudience,
+    });
     return { token, expiresAt: new Date(exp * 1000) };
   }
 

@@ -5,7 +5,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ReadReplicas } from '../../database/read-replicas';
-import { row, rows, type StatementPart } from '../../database/sql';
+import { CteStatement, pooled, Queryable, row, rows } from '../../database/sql';
 import type { RefreshSessionEntity } from './refresh-session.entity';
 
 type Session = RefreshSessionEntity;
@@ -25,10 +25,15 @@ export type SessionRow = Pick<Session, 'id' | 'createdAt' | 'lastUsedAt' | 'expi
 
 @Injectable()
 export class RefreshSessionsRepository {
+  /** For a refresh's two statements (rotate, storeGraceCiphertext): see pooled(). */
+  private readonly hot: Queryable;
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly replicas: ReadReplicas,
-  ) {}
+  ) {
+    this.hot = pooled(db);
+  }
 
   async create(userId: string, tokenHash: Buffer, ttlSeconds: number, meta: SessionMeta): Promise<LiveSession> {
     const [created] = await rows<Session, 'id' | 'userId' | 'expiresAt'>(
@@ -48,7 +53,7 @@ export class RefreshSessionsRepository {
    */
   rotate(oldHash: Buffer, newHash: Buffer, idleSeconds = 0): Promise<RotatedSession | null> {
     return row<Session, 'id' | 'userId' | 'expiresAt' | 'rotatedAt'>(
-      this.db,
+      this.hot,
       `WITH rotated AS (
          UPDATE refresh_sessions
             SET previous_token_hash = token_hash, token_hash = $2, rotated_at = now(),
@@ -67,11 +72,26 @@ export class RefreshSessionsRepository {
     ) as Promise<RotatedSession | null>;
   }
 
-  async storeGraceCiphertext(sessionId: string, currentHash: Buffer, ciphertext: Buffer): Promise<void> {
-    await this.db.query(`UPDATE refresh_sessions SET grace_ciphertext = $3 WHERE id = $1 AND token_hash = $2`, [
-      sessionId,
-      currentHash,
-      ciphertext,
+  /**
+   * Keeps the sealed pair on the session while `currentHash` is still its token, and runs `alongside`
+   * (another module's write, e.g. the refresh's audit row) in the same statement, whether or not.
+   */
+  async storeGraceCiphertext(
+    sessionId: string,
+    currentHash: Buffer,
+    ciphertext: Buffer,
+    alongside?: CteStatement,
+  ): Promise<void> {
+    const params = [sessionId, currentHash, ciphertext];
+    const update = `UPDATE refresh_sessions SET grace_ciphertext = $3 WHERE id = $1 AND token_hash = $2`;
+    if (!alongside) {
+      await this.hot.query(update, params);
+      return;
+    }
+    // A data-modifying CTE runs to completion even though the UPDATE does not read it.
+    await this.hot.query(`WITH alongside AS (${alongside.sql(params.length + 1)}) ${update}`, [
+      ...params,
+      ...alongside.params,
     ]);
   }
 
@@ -191,7 +211,7 @@ export class RefreshSessionsRepository {
     ttlSeconds: number,
     meta: SessionMeta,
     maxLive: number,
-    options: { id?: string; alongside?: StatementPart } = {},
+    options: { id?: string; alongside?: CteStatement } = {},
   ): Promise<{ session: LiveSession; ended: string[] }> {
     const params = [
       userId,

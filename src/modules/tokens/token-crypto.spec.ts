@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { hashToken, newOpaqueToken, openFromGrace, sealForGrace } from './token-crypto';
 
@@ -27,5 +28,15 @@ describe('token crypto', () => {
     const sealed = sealForGrace({ x: 1 }, 'old', 's');
     sealed[sealed.length - 1] ^= 1;
     assert.equal(openFromGrace(sealed, 'old', 's'), null);
+  });
+
+  it('opens a pair sealed by an instance of the previous release (same key derivation)', () => {
+    // As sealed before the keys became KeyObjects: HKDF-SHA-256 over Buffers, AES-256-GCM.
+    const key = Buffer.from(hkdfSync('sha256', Buffer.from('old-token', 'utf8'), 'latch/refresh-grace/v1', 's1', 32));
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    const body = Buffer.concat([cipher.update(JSON.stringify({ accessToken: 'a' }), 'utf8'), cipher.final()]);
+    const sealed = Buffer.concat([iv, cipher.getAuthTag(), body]);
+    assert.deepEqual(openFromGrace(sealed, 'old-token', 's1'), { accessToken: 'a' });
   });
 });

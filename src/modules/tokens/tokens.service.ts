@@ -14,7 +14,7 @@ import {
 } from '../../common/events/domain-events';
 import { DomainEvents } from '../../common/events/domain-events.service';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
-import type { StatementPart } from '../../database/sql';
+import type { CteStatement } from '../../database/sql';
 import { CacheKind, StateCache } from '../cache/state-cache.service';
 import {
   LiveSession,
@@ -87,7 +87,7 @@ export class TokensService {
   async startSession(
     userId: string,
     meta: SessionMeta,
-    options: { id?: string; alongside?: StatementPart } = {},
+    options: { id?: string; alongside?: CteStatement } = {},
   ): Promise<{ session: LiveSession; refreshToken: string }> {
     const refreshToken = newOpaqueToken();
     const { session, ended } = await this.sessions.createWithinLimit(
@@ -125,9 +125,17 @@ export class TokensService {
     return this.resolveReplacedToken(presented, oldHash, client);
   }
 
-  /** Keeps the new pair for the grace window, sealed under the token it replaced. */
-  async rememberForGrace(replacedToken: string, tokens: IssuedTokens): Promise<void> {
-    if (this.auth.refreshReuseGraceSeconds === 0) return;
+  /** Whether rememberForGrace() runs a statement (REFRESH_REUSE_GRACE_SECONDS > 0). */
+  get keepsGracePairs(): boolean {
+    return this.auth.refreshReuseGraceSeconds > 0;
+  }
+
+  /**
+   * Keeps the new pair for the grace window, sealed under the token it replaced; `alongside` is
+   * written in the same statement (one round trip), which runs only when keepsGracePairs.
+   */
+  async rememberForGrace(replacedToken: string, tokens: IssuedTokens, alongside?: CteStatement): Promise<void> {
+    if (!this.keepsGracePairs) return;
     const sealed: SealedPair = {
       accessToken: tokens.accessToken,
       accessExpiresAt: tokens.accessExpiresAt.toISOString(),
@@ -138,6 +146,7 @@ export class TokensService {
       tokens.sessionId,
       hashToken(tokens.refreshToken),
       sealForGrace(sealed, replacedToken, tokens.sessionId),
+      alongside,
     );
   }
 
