@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { holdResponseFor, newRequestContext, runInRequestContext } from './request-context';
+import {
+  currentRequestContext,
+  holdResponseFor,
+  newRequestContext,
+  runDetachedFromRequest,
+  runInRequestContext,
+  runOutsideRequests,
+} from './request-context';
 
 describe('work a response waits for instead of its caller', () => {
   it('adds the work to the open request, and lets the caller go on at once', async () => {
@@ -30,6 +37,40 @@ describe('work a response waits for instead of its caller', () => {
     assert.deepEqual(
       results.map((r) => r.status),
       ['fulfilled'],
+    );
+  });
+});
+
+describe('request context for work that outlives the response', () => {
+  const request = {
+    headers: { 'user-agent': 'a framework request, large' },
+    user: { userId: 'user-1', sessionId: 'session-1' },
+  };
+  const context = newRequestContext('req-1');
+  context.carrier = request;
+
+  it('keeps the request id and caller for log lines, not the request context that reaches the request', () => {
+    const detached = runInRequestContext(context, () => runDetachedFromRequest(() => currentRequestContext()));
+    assert.ok(detached);
+    assert.notEqual(detached, context);
+    assert.equal(detached.requestId, 'req-1');
+    assert.equal(detached.userId, 'user-1');
+    assert.equal(detached.sessionId, 'session-1');
+    assert.equal(detached.carrier, undefined, 'no reference to the framework request');
+    assert.equal(detached.responseSent, true, 'holds no response');
+  });
+
+  it('runs a worker that serves many requests outside any of them', () => {
+    assert.equal(
+      runInRequestContext(context, () => runOutsideRequests(() => currentRequestContext())),
+      undefined,
+    );
+  });
+
+  it('adds nothing outside a request', () => {
+    assert.equal(
+      runDetachedFromRequest(() => currentRequestContext()),
+      undefined,
     );
   });
 });

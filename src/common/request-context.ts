@@ -125,3 +125,24 @@ export function holdResponseFor(label: string, work: Promise<void>): Promise<voi
   );
   return Promise.resolve();
 }
+
+/**
+ * Runs `fn` (work that outlives the response) in a context that keeps only the current request's
+ * id and caller, for its log lines. The request's own context reaches the framework request, and
+ * every promise of long-running work would keep that alive until the work ends.
+ */
+export function runDetachedFromRequest<T>(fn: () => T): T {
+  const request = storage.getStore();
+  if (!request) return fn();
+  const { userId, sessionId } = requestLogFields(request);
+  const context = newRequestContext(request.requestId);
+  context.userId = userId;
+  context.sessionId = sessionId;
+  context.responseSent = true;
+  return storage.run(context, fn);
+}
+
+/** Runs `fn` (work that serves many requests, such as a queue's worker) outside any request's context. */
+export function runOutsideRequests<T>(fn: () => T): T {
+  return storage.exit(fn);
+}

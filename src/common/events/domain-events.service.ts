@@ -7,6 +7,9 @@
 //   src/common/lifecycle/request-scope.ts).
 // - After-response listeners start once the publishing request step has yielded (setImmediate), so
 //   after the response is written, side by side.
+// After-response work runs in a context of its own that keeps only the request's id and caller (for
+// log lines): the request's context holds the framework request, and every promise of the work would
+// keep that alive until the work ends, so a backlog of it held whole requests in memory.
 // Every listener is isolated (a throw or rejection is logged with the event name and its user and
 // session ids; the response and the other listeners are unaffected) and tracked until it settles,
 // so that shutdown can drain it (src/common/lifecycle/http-shutdown.service.ts calls drain()). A
@@ -19,7 +22,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { settleWithin } from '../lifecycle/settle-within';
-import { currentRequestContext, holdResponse } from '../request-context';
+import { currentRequestContext, holdResponse, runDetachedFromRequest } from '../request-context';
 import type { DomainEventName } from './domain-events';
 import { EVENT_LISTENERS, ListenerSpec, ListenerTiming } from './listener.decorators';
 
@@ -90,7 +93,7 @@ export class DomainEvents implements OnModuleInit {
 
   /** Tracks a piece of after-response work that did not come from an event. */
   track(label: string, work: () => unknown): Promise<void> {
-    return this.isolate(label, undefined, work);
+    return runDetachedFromRequest(() => this.isolate(label, undefined, work));
   }
 
   /** Number of after-response tasks still running (for tests and diagnostics). */
@@ -143,12 +146,12 @@ export class DomainEvents implements OnModuleInit {
 
     const after = listeners['after-response'];
     if (after.length > 0) {
-      const afterThisStep = new Promise<void>((resolve) => setImmediate(resolve));
-      void this.track(event.name, () =>
-        afterThisStep.then(() =>
-          Promise.all(after.map(({ label, run }) => this.isolate(`${event.name} → ${label}`, event, () => run(event)))),
-        ),
-      );
+      void this.track(event.name, async () => {
+        await new Promise<void>((resolve) => setImmediate(resolve)); // the publishing step ends first
+        await Promise.all(
+          after.map(({ label, run }) => this.isolate(`${event.name} → ${label}`, event, () => run(event))),
+        );
+      });
     }
   }
 

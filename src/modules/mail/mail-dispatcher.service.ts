@@ -15,6 +15,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Interval } from '@nestjs/schedule';
+import { runOutsideRequests } from '../../common/request-context';
 import type { LatchConfig } from '../../config/configuration';
 import type { MailTemplateName } from './mail-outbox.entity';
 import { ClaimedMail, MailOutboxRepository } from './mail-outbox.repository';
@@ -94,6 +95,11 @@ export class MailDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
       this.again = true;
       return;
     }
+    // A drain serves every request's mail: it keeps none of them alive (nor the waking one's id in its logs).
+    runOutsideRequests(() => this.startDrain());
+  }
+
+  private startDrain(): void {
     this.running = this.drain()
       .then(() => {
         if (this.unreachable) this.logger.log('The outbox is reachable again: sending resumed');
