@@ -21,6 +21,11 @@ export class KeyedHash {
     return this.keysFor(purpose).map((key) => createHmac('sha256', key).update(value, 'utf8').digest('hex'));
   }
 
+  /** The hex digest of `value` for `purpose` under the current key alone. */
+  digest(value: string, purpose: string): string {
+    return createHmac('sha256', this.keysFor(purpose)[0]!).update(value, 'utf8').digest('hex');
+  }
+
   /** Constant-time equality of two hex digests (false for different lengths). */
   static equal(a: string, b: string): boolean {
     const left = Buffer.from(a, 'utf8');
