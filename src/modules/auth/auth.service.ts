@@ -16,6 +16,7 @@ import {
 } from '../../common/events/domain-events';
 import { DomainEvents } from '../../common/events/domain-events.service';
 import { holdResponseFor } from '../../common/request-context';
+import { derivedOnce } from '../../common/shared-value';
 import { AuditTrail } from '../audit/audit-trail';
 import { AuthContext, sessionOf } from './auth-context';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
@@ -248,10 +249,7 @@ export class AuthService {
 
   verify(auth: AuthContext): VerifyResponse | ApiKeyVerifyResponse {
     // A frozen caller is the JWT strategy's in-memory one, shared while nothing changes: so is its answer.
-    if (!Object.isFrozen(auth)) return verifyResponse(auth);
-    let response = verified.get(auth);
-    if (!response) verified.set(auth, (response = Object.freeze(verifyResponse(auth))));
-    return response;
+    return derivedOnce(verified, auth, verifyResponse);
   }
 
   /** Signs an access token for the session and bundles it with the session's refresh token. */

@@ -45,13 +45,7 @@ export class MemoryTier {
   }
 
   get(key: string, now = Date.now()): string | undefined {
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= now) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry.raw;
+    return this.live(key, now)?.raw;
   }
 
   /**
@@ -59,17 +53,23 @@ export class MemoryTier {
    * what the next one sees. Undefined when absent or expired.
    */
   peek<T extends object>(key: string, decode: (raw: string) => T, now = Date.now()): Readonly<T> | undefined {
-    const entry = this.entries.get(key);
+    const entry = this.live(key, now);
     if (!entry) return undefined;
-    if (entry.expiresAt <= now) {
-      this.entries.delete(key);
-      return undefined;
-    }
     if (entry.decodedBy !== decode) {
       entry.decoded = Object.freeze(decode(entry.raw));
       entry.decodedBy = decode;
     }
     return entry.decoded as Readonly<T>;
+  }
+
+  /** The entry while unexpired; an expired one is dropped. */
+  private live(key: string, now: number): MemoryEntry | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.expiresAt <= now) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry;
   }
 
   set(key: string, raw: string, ttlMs: number, now = Date.now()): void {

@@ -74,7 +74,8 @@ export class RefreshSessionsRepository {
 
   /**
    * Keeps the sealed pair on the session while `currentHash` is still its token, and runs `alongside`
-   * (another module's write, e.g. the refresh's audit row) in the same statement, whether or not.
+   * (another module's write, e.g. the refresh's audit row) in the same statement, whether or not the
+   * session still matches.
    */
   async storeGraceCiphertext(
     sessionId: string,

@@ -1,3 +1,4 @@
+import { derivedOnce } from '../../../common/shared-value';
 import { ApiProperty } from '@nestjs/swagger';
 import type { UserEntity, UserStatus } from '../user.entity';
 
@@ -40,10 +41,7 @@ export class UserResponse {
 const answered = new WeakMap<Readonly<UserEntity>, Readonly<UserResponse>>();
 
 export function toUserResponse(user: Readonly<UserEntity>): UserResponse {
-  if (!Object.isFrozen(user)) return userResponse(user);
-  let response = answered.get(user);
-  if (!response) answered.set(user, (response = Object.freeze(userResponse(user))));
-  return response;
+  return derivedOnce(answered, user, userResponse);
 }
 
 function userResponse(user: Readonly<UserEntity>): UserResponse {
