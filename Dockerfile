@@ -37,4 +37,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/liveness').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM drains in-flight work and exits 0 within 10 s (see README, Operations).
 STOPSIGNAL SIGTERM
-CMD ["node", "--no-sparkplug", "--no-maglev", "dist/main.js"]
+CMD ["node", "--no-sparkplug", "--no-maglev", "--no-allocation-site-pretenuring", "dist/main.js"]

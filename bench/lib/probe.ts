@@ -17,7 +17,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { subscribe } from 'node:diagnostics_channel';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
 export interface RouteCounts {
   pg: number;
@@ -39,12 +39,25 @@ export interface ProbeSnapshot {
   eventLoopDelayMaxMs: number;
   heapUsedBytes: number;
   heapTotalBytes: number;
+  /** Garbage collections so far: pause time and count, minor (scavenges) and major (mark-compacts). */
+  gcMs: number;
+  minorGcs: number;
+  majorGcs: number;
 }
 
 export type ProbeRequest =
   { type: 'snapshot' } | { type: 'gc' } | { type: 'profile-start' } | { type: 'profile-stop'; file: string };
 
 const counters = { pgQueries: 0, redisCommands: 0 };
+const gc = { gcMs: 0, minorGcs: 0, majorGcs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.gcMs += entry.duration;
+    const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
+    if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.minorGcs += 1;
+    else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.majorGcs += 1;
+  }
+}).observe({ entryTypes: ['gc'] });
 const routes = new Map<string, RouteCounts>();
 const statements = new Map<string, number>();
 const origin = new AsyncLocalStorage<string>();
@@ -123,6 +136,7 @@ function snapshot(): ProbeSnapshot {
   const memory = process.memoryUsage();
   const result: ProbeSnapshot = {
     ...counters,
+    ...gc,
     routes: Object.fromEntries([...routes].map(([route, c]) => [route, { ...c }])),
     pgStatements: Object.fromEntries(statements),
     cpuMicros: cpu.user + cpu.system,

@@ -18,6 +18,9 @@ export interface ScenarioResult extends LoadResult {
   redisPerRequest: number | null;
   /** Server process CPU (all threads) per request sent. */
   cpuMsPerRequest: number | null;
+  /** Server garbage-collection pauses per request sent, and the major collections during the run. */
+  gcMsPerRequest?: number | null;
+  majorGcs?: number;
   rssPeakMb: number;
   /** V8 heap (used / reserved) at the end of the scenario, to tell heap growth from other memory. */
   heapUsedMb?: number;

@@ -1,6 +1,6 @@
 // The memory flags ship in three places that must agree (docs/operations.md, "Memory"): the flags
 // of `npm start`; the image, which sets those allowed in NODE_OPTIONS there (the heap budget) and
-// passes the rest (V8's compiler tiers) on its CMD; and deploy/configmap.yaml's NODE_OPTIONS, which
+// passes the rest (V8's compiler-tier and pretenuring flags) on its CMD; and deploy/configmap.yaml's NODE_OPTIONS, which
 // replaces the image's. The image and the ConfigMap also agree on MALLOC_ARENA_MAX. The bench starts
 // the server with the `npm start` flags and the image's MALLOC_ARENA_MAX (bench/lib/processes.ts,
 // shippedNodeFlags, shippedEnv).
@@ -25,12 +25,12 @@ const nodeOptionsFlags = (): string => npmStartFlags().filter(allowedInNodeOptio
 const commandLineFlags = (): string[] => npmStartFlags().filter((flag) => !allowedInNodeOptions(flag));
 
 describe('memory flags', () => {
-  it('npm start sets an old-space and a semi-space budget, exposes gc for the idle collector, and runs two compiler tiers', () => {
+  it('npm start sets an old-space and a semi-space budget, exposes gc for the idle collector, runs two compiler tiers and allocates without pretenuring', () => {
     const flags = npmStartFlags();
     assert.ok(flags.some((flag) => /^--max-old-space-size=\d+$/.test(flag)));
     assert.ok(flags.some((flag) => /^--max-semi-space-size=\d+$/.test(flag)));
     assert.ok(flags.includes('--expose-gc'));
-    assert.deepEqual(commandLineFlags(), ['--no-sparkplug', '--no-maglev']);
+    assert.deepEqual(commandLineFlags(), ['--no-sparkplug', '--no-maglev', '--no-allocation-site-pretenuring']);
   });
 
   it('the image sets the same flags: the heap budget through NODE_OPTIONS, the rest on its CMD', () => {
