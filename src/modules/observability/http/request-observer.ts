@@ -12,6 +12,7 @@ import { requestScopeOf } from '../../../common/lifecycle/request-scope';
 import { RequestContext, requestContextOf, runInRequestContext } from '../../../common/request-context';
 import type { LatchConfig } from '../../../config/configuration';
 import { AuthFlow, Metrics } from '../metrics/metrics.service';
+import type { HistogramSeries } from '../metrics/series-histogram';
 
 const QUIET_ROUTES = /^\/(health\/|metrics$)/;
 
@@ -84,7 +85,7 @@ function resultFromStatus(flow: AuthFlow, status: number, request: FastifyReques
 @Injectable()
 export class RequestObserver {
   private readonly slowRequestMs: number;
-  private readonly durations = new Map<string, { observe(value: number): void }>();
+  private readonly durations = new Map<string, HistogramSeries>();
 
   constructor(
     private readonly metrics: Metrics,
@@ -124,7 +125,10 @@ export class RequestObserver {
     const total = totalMs(context, now);
     const route = request.routeOptions?.url;
     const status = reply.statusCode;
-    this.durationOf(request.method, route ?? 'unmatched', status).observe(total / 1000);
+    this.metrics.httpRequestDuration.observe(
+      this.durationOf(request.method, route ?? 'unmatched', status),
+      total / 1000,
+    );
     const flow = authFlowOf(request, route);
     if (flow) this.metrics.recordAuthOutcome(flow, context.outcome ?? resultFromStatus(flow, status, request));
 
@@ -137,18 +141,18 @@ export class RequestObserver {
   }
 
   /**
-   * The duration histogram's child for one label set, kept: prom-client would otherwise hash the
-   * label object on every request. Routes are templates and methods and statuses few, so the map
-   * stays small; unmatched URLs share the one 'unmatched' route label.
+   * The duration histogram's series for one label set, kept per route so a request builds no label
+   * object. Routes are templates and methods and statuses few, so the map stays small; unmatched
+   * URLs share the one 'unmatched' route label.
    */
-  private durationOf(method: string, route: string, status: number): { observe(value: number): void } {
+  private durationOf(method: string, route: string, status: number): HistogramSeries {
     const key = `${method} ${status} ${route}`;
-    let child = this.durations.get(key);
-    if (!child) {
-      child = this.metrics.httpRequestDuration.labels({ method, route, status_code: String(status) });
-      this.durations.set(key, child);
+    let series = this.durations.get(key);
+    if (!series) {
+      series = this.metrics.httpRequestDuration.seriesOf({ method, route, status_code: String(status) });
+      this.durations.set(key, series);
     }
-    return child;
+    return series;
   }
 
   private log(

@@ -4,6 +4,7 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { addRequestTiming } from '../../../common/request-context';
+import { SeriesHistogram } from './series-histogram';
 
 export type AuthFlow = 'login' | 'refresh' | 'register';
 export type BcryptOperation = 'hash' | 'compare';
@@ -16,13 +17,13 @@ export type ApiKeyResult = 'success' | 'invalid' | 'forbidden' | 'rate_limited';
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly httpRequestDuration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP request duration in seconds, by method, route template and status code',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  readonly httpRequestDuration = new SeriesHistogram(
+    'http_request_duration_seconds',
+    'HTTP request duration in seconds, by method, route template and status code',
+    ['method', 'route', 'status_code'] as const,
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    this.registry,
+  );
 
   readonly authOutcomes: Record<AuthFlow, Counter<'result'>> = {
     login: new Counter({
