@@ -4,12 +4,13 @@
 // Refreshing is where clients of rotating refresh tokens log people out by mistake: two requests (or
 // two tabs) present the same refresh token, the second one is refused and the app treats that as the
 // end of the session. Here a refresh is single flight per client; across tabs a Web Lock serialises
-// them and a tab that waited compares the stored refresh token with the one it meant to present, so
-// it adopts the pair another tab obtained instead of presenting a spent token.
+// them, a tab that waited compares the stored refresh token with the one it meant to present, and a
+// token another tab has presented is never presented again: the tab waits for that tab's pair (tabs.ts).
 import createClient, { type Client } from 'openapi-fetch';
 import { problemError, RefreshUnavailableError } from './errors.js';
 import type { components, paths } from './schema.js';
 import { resolveStorage, type StorageOption } from './storage.js';
+import { createTabs } from './tabs.js';
 
 export type User = components['schemas']['UserResponse'];
 export type RegisterBody = components['schemas']['RegisterDto'];
@@ -99,6 +100,7 @@ export function createLatchClient(options: LatchClientOptions): LatchClient {
   const platformFetch = options.fetch ?? ((request: Request) => globalThis.fetch(request));
   // Tabs share a session only through browser storage; memory and custom stores stay per client.
   const crossTab = options.storage === 'local' || options.storage === 'session';
+  const tabs = createTabs(key, crossTab ? (globalThis.navigator as Navigator | undefined)?.locks : undefined);
 
   const listeners = new Set<(change: SessionChange) => void>();
   let known: string | null = read()?.refreshToken ?? null;
@@ -114,7 +116,9 @@ export function createLatchClient(options: LatchClientOptions): LatchClient {
   const channel = crossTab && typeof BroadcastChannel === 'function' ? new BroadcastChannel(`latch:${key}`) : null;
   if (channel) channel.onmessage = (event: MessageEvent<Broadcast>) => receive(event.data);
   const onStorage = (event: StorageEvent) => {
-    if (event.key === key) sync(event.newValue ? 'refreshed' : 'logout');
+    if (event.key !== key) return;
+    sync(event.newValue ? 'refreshed' : 'logout');
+    tabs.heard();
   };
   // Without BroadcastChannel, localStorage's own event still tells the other tabs.
   const useStorageEvent = !channel && options.storage === 'local' && typeof addEventListener === 'function';
@@ -168,6 +172,7 @@ export function createLatchClient(options: LatchClientOptions): LatchClient {
       storage.removeItem(key);
     }
     sync(message.reason);
+    tabs.heard();
   }
 
   function store(session: StoredSession, previous: string | null, reason: SessionChangeReason): void {
@@ -213,22 +218,23 @@ export function createLatchClient(options: LatchClientOptions): LatchClient {
     (timer as { unref?: () => void }).unref?.();
   }
 
-  async function withLock<T>(work: () => Promise<T>): Promise<T> {
-    const locks = crossTab ? (globalThis.navigator as Navigator | undefined)?.locks : undefined;
-    return locks ? (locks.request(`latch-refresh:${key}`, work) as Promise<T>) : work();
-  }
-
   /** One refresh for everyone who asks while it runs. Resolves to null when there is no session. */
   function refreshSession(): Promise<StoredSession | null> {
     if (inflight) return inflight;
     const seen = read()?.refreshToken ?? null;
-    inflight = withLock(() => rotate(seen)).finally(() => {
-      inflight = null;
-    });
+    inflight = tabs
+      .exclusive(() => rotate(seen))
+      .finally(() => {
+        inflight = null;
+      });
     return inflight;
   }
 
   async function rotate(seen: string | null): Promise<StoredSession | null> {
+    // Presented by another tab, whose pair (or the session's end) has not reached this one yet: wait for it.
+    if (seen !== null && read()?.refreshToken === seen && !(await tabs.claim(seen))) {
+      await tabs.waitForNews(() => read()?.refreshToken !== seen, refreshTimeoutMs);
+    }
     const current = read();
     if (!current) {
       sync('logout');
@@ -239,6 +245,16 @@ export function createLatchClient(options: LatchClientOptions): LatchClient {
       sync('refreshed');
       return current;
     }
+    try {
+      return await present(current);
+    } catch (error) {
+      tabs.unclaim(current.refreshToken);
+      throw error;
+    }
+  }
+
+  /** Presents the refresh token; resolves once Latch has answered for it (a pair, or its end). */
+  async function present(current: StoredSession): Promise<StoredSession | null> {
     let response: Response;
     let pair: TokenPair | undefined;
     let problem: unknown;
@@ -424,6 +440,7 @@ export function createLatchClient(options: LatchClientOptions): LatchClient {
     close() {
       closed = true;
       if (timer !== undefined) clearTimeout(timer);
+      tabs.close();
       channel?.close();
       if (useStorageEvent) removeEventListener('storage', onStorage);
     },

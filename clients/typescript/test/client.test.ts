@@ -277,14 +277,21 @@ describe('Latch client', () => {
   describe('across tabs sharing localStorage', () => {
     let restore: () => void;
     beforeEach(() => {
-      // Two "tabs" in one process: one shared localStorage and a Web Lock manager, as a browser has.
+      // Two "tabs" in one process: one shared localStorage and a Web Lock manager, as a browser has
+      // (one queue per lock name; `ifAvailable` is granted null while the lock is held or asked for).
       const shared = memoryStorage() as StorageAdapter & Partial<Storage>;
-      const queue: Promise<unknown>[] = [];
+      const queues = new Map<string, Promise<unknown>>();
       const locks = {
-        request(_name: string, work: () => Promise<unknown>) {
-          const previous = queue.at(-1) ?? Promise.resolve();
-          const run = previous.then(work, work);
-          queue.push(run.catch(() => undefined));
+        request(name: string, ...args: unknown[]) {
+          const work = args.at(-1) as (lock: { name: string } | null) => unknown;
+          const { ifAvailable } = (args.length > 1 ? args[0] : {}) as { ifAvailable?: boolean };
+          const previous = queues.get(name);
+          if (ifAvailable && previous) return Promise.resolve(null).then(work);
+          const grant = () => work({ name });
+          const run = (previous ?? Promise.resolve()).then(grant, grant);
+          const done = run.catch(() => undefined);
+          queues.set(name, done);
+          void done.then(() => queues.get(name) === done && queues.delete(name));
           return run;
         },
       };
