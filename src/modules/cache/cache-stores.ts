@@ -1,9 +1,8 @@
-// The Keyv stores behind cache-manager: Redis through @keyv/redis when REDIS_URL is set (shared by
-// every instance), a bounded in-process map otherwise and for the per-instance memory tier.
+// The Keyv stores behind cache-manager: Redis through a small adapter over ioredis when REDIS_URL is
+// set (shared by every instance), a bounded in-process map otherwise and for the per-instance memory tier.
 import { Logger } from '@nestjs/common';
-import KeyvRedis, { createClient } from '@keyv/redis';
-import { Keyv } from 'keyv';
-import type { RedisConfig } from '../../config/configuration';
+import type Redis from 'ioredis';
+import { Keyv, type KeyvStoreAdapter, type StoredData } from 'keyv';
 
 /** A Map that forgets its oldest entries beyond a size, so the memory tier cannot grow without end. */
 export class BoundedMap<K, V> extends Map<K, V> {
@@ -86,41 +85,95 @@ export function memoryStore(maxEntries: number): Keyv {
 }
 
 /**
- * The shared tier over Redis. Commands fail at once while the connection is down (no offline
- * queue), so a Redis outage turns into cache misses instead of waiting requests; the client
- * reconnects by itself. Keys are used as given (already namespaced with REDIS_KEY_PREFIX).
+ * The shared tier: a Keyv store over its own ioredis connection (RedisService.duplicate('cache'),
+ * so it has that service's fail-fast options: no offline queue, a 2 s connect timeout, one retry
+ * per command). Commands reject at once while Redis is down, and Keyv and cache-manager turn the
+ * rejection into a miss (or a failed write), so an outage never makes a request wait; ioredis
+ * reconnects by itself. Keys are used as given (already namespaced with REDIS_KEY_PREFIX) and values
+ * are Keyv's serialised entries. Multi-key calls are one command each (MGET, DEL k1 k2 …, a
+ * pipeline for setMany), so batches cost one round trip.
  */
-export function redisStore(config: RedisConfig): Keyv {
-  const logger = new Logger('Cache');
-  const client = createClient({
-    url: config.url,
-    name: 'latch-cache',
-    disableOfflineQueue: true,
-    socket: { connectTimeout: 2000, reconnectStrategy: (attempt: number) => Math.min(attempt * 200, 2000) },
-  });
-  let degraded = false;
-  client.on('error', () => {
-    // RedisService logs the outage once for the whole process; nothing to add per client.
-    degraded = true;
-  });
-  client.on('ready', () => {
-    if (degraded) logger.log('Shared cache connection to Redis is back');
-    degraded = false;
-  });
-  // Connecting eagerly marks the client open, so @keyv/redis never waits on a connect per command.
-  client.connect().catch(() => undefined);
-  const store = new KeyvRedis(client, { throwOnErrors: true, throwOnConnectError: false });
-  const keyv = new Keyv({ store, namespace: undefined, useKeyPrefix: false });
-  keyv.on('error', () => undefined); // failures reach the caller as rejections; no unhandled 'error' event
-  // A graceful close() waits for a connection that may never come back (Redis down at shutdown):
-  // close gracefully only when connected, and never wait past a second.
-  keyv.disconnect = async () => {
-    if (client.isReady) {
-      await Promise.race([client.close(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]).catch(
-        () => undefined,
-      );
+export class RedisKeyvStore implements KeyvStoreAdapter {
+  readonly opts = {};
+  namespace?: string;
+  private readonly logger = new Logger('Cache');
+  private degraded = false;
+
+  constructor(private readonly client: Redis) {
+    // RedisService logs the outage once for the whole process; this connection only says it is back.
+    client.on('reconnecting', () => (this.degraded = true));
+    client.on('ready', () => {
+      if (this.degraded) this.logger.log('Shared cache connection to Redis is back');
+      this.degraded = false;
+    });
+  }
+
+  async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
+    return ((await this.client.get(key)) ?? undefined) as StoredData<Value> | undefined;
+  }
+
+  async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
+    if (keys.length === 0) return [];
+    const values = await this.client.mget(keys);
+    return values.map((value) => value ?? undefined) as Array<StoredData<Value | undefined>>;
+  }
+
+  /** `ttl` in milliseconds; none (or 0) keeps the entry until it is deleted. */
+  async set(key: string, value: string, ttl?: number): Promise<void> {
+    await (ttl ? this.client.set(key, value, 'PX', ttl) : this.client.set(key, value));
+  }
+
+  async setMany(entries: Array<{ key: string; value: string; ttl?: number }>): Promise<void> {
+    if (entries.length === 0) return;
+    const pipeline = this.client.pipeline();
+    for (const { key, value, ttl } of entries) {
+      if (ttl) pipeline.set(key, value, 'PX', ttl);
+      else pipeline.set(key, value);
     }
-    if (client.isOpen) client.destroy();
-  };
+    const failed = (await pipeline.exec())?.find(([error]) => error);
+    if (failed) throw failed[0];
+  }
+
+  async has(key: string): Promise<boolean> {
+    return (await this.client.exists(key)) > 0;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return (await this.client.del(key)) > 0;
+  }
+
+  /** True when any of the keys existed. */
+  async deleteMany(keys: string[]): Promise<boolean> {
+    if (keys.length === 0) return false;
+    return (await this.client.del(keys)) > 0;
+  }
+
+  /** Refused: every instance shares this keyspace, and nothing in Latch needs to empty it. */
+  async clear(): Promise<void> {
+    throw new Error('The shared cache cannot be cleared as a whole; evict its keys');
+  }
+
+  /** Failures reach Keyv as rejections; the store emits no events of its own. */
+  on(): this {
+    return this;
+  }
+
+  /**
+   * Closes the connection. A graceful QUIT waits for a Redis that may never answer (down or hung at
+   * shutdown): send it only when connected, and never wait past a second.
+   */
+  async disconnect(): Promise<void> {
+    if (this.client.status === 'ready') {
+      const waited = new Promise((resolve) => setTimeout(resolve, 1000).unref());
+      await Promise.race([this.client.quit(), waited]).catch(() => undefined);
+    }
+    this.client.disconnect();
+  }
+}
+
+/** The Keyv behind cache-manager for the shared tier: keys as given, failures as misses. */
+export function redisStore(client: Redis): Keyv {
+  const keyv = new Keyv({ store: new RedisKeyvStore(client), namespace: undefined, useKeyPrefix: false });
+  keyv.on('error', () => undefined); // Keyv reports a failed write as an 'error' event besides returning false
   return keyv;
 }

@@ -1,9 +1,8 @@
-// The cache for hot authentication state: cache-manager over @keyv/redis when REDIS_URL is set,
-// in memory otherwise. Global, so the owning services can read through it and evict.
+// The cache for hot authentication state: cache-manager over Redis (its own ioredis connection) when
+// REDIS_URL is set, in memory otherwise. Global, so the owning services can read through it and evict.
 import { CacheModule, type CacheModuleOptions } from '@nestjs/cache-manager';
 import { Global, Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { LatchConfig } from '../../config/configuration';
+import { RedisService } from '../../redis/redis.service';
 import { CacheStats } from './cache-stats';
 import { memoryStore, redisStore } from './cache-stores';
 import { StateChangeListener } from './listeners/state-change.listener';
@@ -13,10 +12,10 @@ import { StateCache } from './state-cache.service';
 @Module({
   imports: [
     CacheModule.registerAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<LatchConfig, true>) => {
-        const redis = config.get('redis', { infer: true });
-        const store = redis.url ? redisStore(redis) : memoryStore(50_000);
+      inject: [RedisService],
+      useFactory: (redis: RedisService) => {
+        const connection = redis.duplicate('cache');
+        const store = connection ? redisStore(connection) : memoryStore(50_000);
         // The same Keyv class, seen through its CommonJS and its ESM type declarations.
         return { stores: [store] } as unknown as CacheModuleOptions;
       },
