@@ -4,8 +4,8 @@
 // - PostgreSQL: every pg `Client#query` call, which is what TypeORM's pooled connections and
 //   `DataSource#query` go through (BEGIN and COMMIT included). Each call is one round trip: the
 //   extended protocol sends Parse/Bind/Execute/Sync in one write and waits for one answer.
-// - Redis: ioredis `sendCommand` calls, and node-redis (used by @keyv/redis) commands and
-//   pipelines through its diagnostics channels.
+// - Redis: ioredis `sendCommand` calls (every Redis connection of Latch is ioredis; a pipeline's
+//   commands count one each, though they travel together).
 // Each round trip is attributed to the route of the HTTP request that caused it: an
 // AsyncLocalStorage is entered with "METHOD /path" when Node's HTTP server starts a request
 // (diagnostics channel http.server.request.start), so a query made by a request, or by
@@ -119,14 +119,6 @@ function optionalRequire(name: string): any {
 countCalls(optionalRequire('pg')?.Client, 'query', 'pg');
 const ioredis = optionalRequire('ioredis');
 countCalls(ioredis?.default ?? ioredis, 'sendCommand', 'redis');
-// A node-redis pipeline or MULTI is one round trip however many commands it carries (its commands
-// are traced too, marked with batchMode, and not counted again).
-subscribe('tracing:node-redis:command:start', (message) => {
-  const context = message as { command?: string; batchMode?: string };
-  if (context.batchMode) return;
-  record(count('redis'), `redis ${context.command ?? '?'}`);
-});
-subscribe('tracing:node-redis:batch:start', () => record(count('redis'), 'redis (pipeline)'));
 
 const eventLoopDelay = monitorEventLoopDelay({ resolution: 10 });
 eventLoopDelay.enable();
