@@ -12,7 +12,7 @@
 //    (computed values such as counts are typed at the call): no hand-typed row interfaces, no
 //    hand mapping of snake_case in each repository.
 // 4. Batched maintenance (cleanup, retention) goes through `deleteBatch()` / `updateBatch()`.
-//    The statements of the hottest path (a refresh's two) go to the DataSource's pg pool itself
+//    The statement of the hottest path (a refresh's) goes to the DataSource's pg pool itself
 //    (`pooled()`): the same connections and bounds, without a TypeORM query runner per statement.
 // 5. Schema changes only through a new migration (src/database/migrations), never an edited one.
 
@@ -23,10 +23,12 @@ import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 /**
  * A data-modifying statement that a repository runs as a CTE of its own statement, so that both cost
  * one round trip, though the table it writes belongs to another module: that module's repository
- * builds it (e.g. AuditTrail.insertOf). Its SQL numbers its parameters from `first`.
+ * builds it (e.g. AuditTrail.insertOf). Its SQL numbers its parameters from `first`; given
+ * `forEachRowOf`, the name of another CTE of the statement, it writes once per row of that CTE (so
+ * not at all when, say, the UPDATE it rides with matched nothing).
  */
 export interface CteStatement {
-  sql(first: number): string;
+  sql(first: number, forEachRowOf?: string): string;
   readonly params: readonly unknown[];
 }
 

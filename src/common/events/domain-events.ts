@@ -90,7 +90,7 @@ export class TokenRefreshedEvent extends BaseEvent {
     readonly userId: string,
     readonly sessionId: string,
     readonly client: ClientInfo,
-    /** Its audit row went into the refresh's own statement (the grace pair's), so the listener skips it. */
+    /** Its audit row went into the refresh's own statement (the rotation's), so the listener skips it. */
     readonly auditRowWritten = false,
   ) {
     super();

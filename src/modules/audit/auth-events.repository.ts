@@ -39,8 +39,14 @@ export class AuthEventsRepository {
     });
     const names = this.columns.map(([column]) => column).join(', ');
     return {
-      sql: (first) =>
-        `INSERT INTO auth_events (${names}) VALUES (${this.columns.map((_, i) => `$${first + i}`).join(', ')})`,
+      sql: (first, forEachRowOf) => {
+        if (!forEachRowOf) {
+          return `INSERT INTO auth_events (${names}) VALUES (${this.columns.map((_, i) => `$${first + i}`).join(', ')})`;
+        }
+        // In a SELECT list a parameter takes no type from its column: each is cast to it.
+        const values = this.columns.map(([, , type], i) => `$${first + i}::${type}`).join(', ');
+        return `INSERT INTO auth_events (${names}) SELECT ${values} FROM ${forEachRowOf}`;
+      },
       params,
     };
   }

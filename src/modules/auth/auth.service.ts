@@ -22,7 +22,7 @@ import { AuthContext, sessionOf } from './auth-context';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
 import { type LoginCounter, LoginProtectionService } from '../throttle/login-protection.service';
 import { AccessTokenService } from '../tokens/access-token.service';
-import { invalidRefreshToken, IssuedTokens, TokensService } from '../tokens/tokens.service';
+import { invalidRefreshToken, IssuedTokens, PreparedRefresh, TokensService } from '../tokens/tokens.service';
 import { toUserResponse } from '../users/dto/user.response';
 import type { UserEntity } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
@@ -198,8 +198,14 @@ export class AuthService {
     return this.pair(issued, user);
   }
 
+  /**
+   * One round trip when the token names an active user's session (see TokensService.refresh): the
+   * new pair is signed first, and the statement that rotates the session keeps it for the grace
+   * window and writes the audit row.
+   */
   async refresh(presented: string, client: ClientInfo): Promise<TokenPairResponse> {
-    const outcome = await this.tokens.refresh(presented, client);
+    const prepared = await this.prepareRefresh(presented, client);
+    const outcome = await this.tokens.refresh(presented, client, prepared?.refresh);
     if (outcome.kind === 'reuse') throw invalidRefreshToken();
     if (outcome.kind === 'replayed') {
       const user = await this.users.getById(outcome.tokens.userId);
@@ -207,18 +213,44 @@ export class AuthService {
       return this.pair(outcome.tokens, user);
     }
     const { session, refreshToken } = outcome;
+    if (prepared) {
+      let issued: IssuedTokens = { ...prepared.refresh.tokens, refreshExpiresAt: session.expiresAt };
+      if (issued.accessExpiresAt > session.expiresAt) {
+        // The session ends before the prepared access token would: sign it again, capped.
+        issued = this.issue(prepared.user, session, refreshToken);
+        await this.tokens.rememberForGrace(presented, issued);
+      }
+      this.events.publish(prepared.refreshed);
+      return this.pair(issued, prepared.user);
+    }
+    // Unprepared: the token named no session of an active user, yet was current.
     const user = await this.users.getById(session.userId);
     if (!user || user.status !== 'active') {
       await this.tokens.revokeSession(session.id, 'disabled', client);
       throw invalidRefreshToken();
     }
     const issued = this.issue(user, session, refreshToken);
-    // The audit row rides in the statement that keeps the grace pair: two round trips per refresh.
-    const refreshed = new TokenRefreshedEvent(user.id, session.id, client, this.tokens.keepsGracePairs);
-    const auditRow = refreshed.auditRowWritten ? this.auditTrail.insertOf(refreshed) : undefined;
-    await this.tokens.rememberForGrace(presented, issued, auditRow);
-    this.events.publish(refreshed);
+    await this.tokens.rememberForGrace(presented, issued);
+    this.events.publish(new TokenRefreshedEvent(user.id, session.id, client));
     return this.pair(issued, user);
+  }
+
+  /** The pair a refresh of this token would issue, signed before the rotation; none for an inactive user. */
+  private async prepareRefresh(
+    presented: string,
+    client: ClientInfo,
+  ): Promise<{ refresh: PreparedRefresh; user: UserEntity; refreshed: TokenRefreshedEvent } | undefined> {
+    const claimant = await this.tokens.claimantOf(presented);
+    if (!claimant) return undefined;
+    const user = await this.users.getById(claimant.userId);
+    if (!user || user.status !== 'active') return undefined;
+    const tokens = this.issue(
+      user,
+      { id: claimant.sessionId, expiresAt: this.tokens.idleLimitFromNow() },
+      this.tokens.newRefreshToken(claimant),
+    );
+    const refreshed = new TokenRefreshedEvent(user.id, claimant.sessionId, client, true);
+    return { refresh: { tokens, alongside: this.auditTrail.insertOf(refreshed) }, user, refreshed };
   }
 
   async logout(auth: AuthContext, client: ClientInfo): Promise<void> {
@@ -253,7 +285,7 @@ export class AuthService {
   }
 
   /** Signs an access token for the session and bundles it with the session's refresh token. */
-  private issue(user: UserEntity, session: { id: string; expiresAt: Date }, refreshToken: string): IssuedTokens {
+  private issue(user: UserEntity, session: { id: string; expiresAt?: Date }, refreshToken: string): IssuedTokens {
     const access = this.accessTokens.sign(user.id, session.id, user.roles, session.expiresAt);
     return {
       sessionId: session.id,
@@ -261,7 +293,8 @@ export class AuthService {
       accessToken: access.token,
       accessExpiresAt: access.expiresAt,
       refreshToken,
-      refreshExpiresAt: session.expiresAt,
+      // A prepared refresh's is replaced by the one its rotation returns.
+      refreshExpiresAt: session.expiresAt ?? access.expiresAt,
     };
   }
 

@@ -1,6 +1,7 @@
 // Refresh sessions (src/database/sql.ts: raw SQL where one statement matters, rows typed by the entity).
 // Rotation is one statement (UPDATE ... RETURNING inside a CTE that also records the replaced
-// hash), so two requests racing with the same token can never both rotate it.
+// hash, keeps the new pair for the grace window and writes the audit row), so two requests racing
+// with the same token can never both rotate it, and a refresh costs one round trip.
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -21,11 +22,21 @@ export type RotatedSession = LiveSession & { rotatedAt: Date };
 
 export type ReplacedTokenState = RotatedSession & Pick<Session, 'revokedAt' | 'graceCiphertext'> & { now: Date };
 
+/** What a refresh's one statement does besides the rotation (see rotate()). */
+export interface RotationExtras {
+  /** The session and user the presented token names: nothing else is rotated. */
+  claimant?: { sessionId: string; userId: string };
+  /** The new pair, sealed for the grace window under the replaced token. */
+  graceCiphertext?: Buffer | null;
+  /** Another module's insert, written once if the rotation happened. */
+  alongside?: CteStatement;
+}
+
 export type SessionRow = Pick<Session, 'id' | 'createdAt' | 'lastUsedAt' | 'expiresAt' | 'userAgent' | 'ip'>;
 
 @Injectable()
 export class RefreshSessionsRepository {
-  /** For a refresh's two statements (rotate, storeGraceCiphertext): see pooled(). */
+  /** For a refresh's statement (rotate, and storeGraceCiphertext when its pair changed): see pooled(). */
   private readonly hot: Queryable;
 
   constructor(
@@ -35,64 +46,55 @@ export class RefreshSessionsRepository {
     this.hot = pooled(db);
   }
 
-  async create(userId: string, tokenHash: Buffer, ttlSeconds: number, meta: SessionMeta): Promise<LiveSession> {
-    const [created] = await rows<Session, 'id' | 'userId' | 'expiresAt'>(
-      this.db,
-      `INSERT INTO refresh_sessions (user_id, token_hash, expires_at, user_agent, ip)
-       VALUES ($1, $2, now() + make_interval(secs => $3), $4, $5)
-       RETURNING id, user_id, expires_at`,
-      [userId, tokenHash, ttlSeconds, meta.userAgent?.slice(0, 512) ?? null, meta.ip?.slice(0, 64) ?? null],
-    );
-    return created;
-  }
-
   /**
    * Replaces the current token of a live session; null when the token is not current, or when the
    * session went `idleSeconds` (> 0) without a refresh. `expires_at` comes back as the nearer of the
-   * absolute limit and the new idle limit.
+   * absolute limit and the new idle limit. With `extras`, the same statement also keeps the new pair
+   * sealed for the grace window and writes `alongside` (the refresh's audit row), both only if the
+   * rotation happened, and rotates only the session (and user) the token named.
    */
-  rotate(oldHash: Buffer, newHash: Buffer, idleSeconds = 0): Promise<RotatedSession | null> {
+  rotate(
+    oldHash: Buffer,
+    newHash: Buffer,
+    idleSeconds = 0,
+    extras: RotationExtras = {},
+  ): Promise<RotatedSession | null> {
+    const params = [
+      oldHash,
+      newHash,
+      idleSeconds,
+      extras.claimant?.sessionId ?? null,
+      extras.claimant?.userId ?? null,
+      extras.graceCiphertext ?? null,
+    ];
+    const alongside = extras.alongside ? `, alongside AS (${extras.alongside.sql(params.length + 1, 'rotated')})` : '';
     return row<Session, 'id' | 'userId' | 'expiresAt' | 'rotatedAt'>(
       this.hot,
       `WITH rotated AS (
          UPDATE refresh_sessions
             SET previous_token_hash = token_hash, token_hash = $2, rotated_at = now(),
-                last_used_at = now(), grace_ciphertext = NULL
+                last_used_at = now(), grace_ciphertext = $6
           WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()
             AND ($3::int = 0 OR coalesce(rotated_at, created_at) > now() - make_interval(secs => $3::int))
+            AND ($4::uuid IS NULL OR id = $4::uuid) AND ($5::uuid IS NULL OR user_id = $5::uuid)
           RETURNING id, user_id, rotated_at,
                     CASE WHEN $3::int > 0 THEN least(expires_at, now() + make_interval(secs => $3::int))
                          ELSE expires_at END AS expires_at
        ), remembered AS (
          INSERT INTO refresh_token_history (token_hash, session_id)
          SELECT $1, id FROM rotated
-       )
+       )${alongside}
        SELECT id, user_id, expires_at, rotated_at FROM rotated`,
-      [oldHash, newHash, idleSeconds],
+      [...params, ...(extras.alongside?.params ?? [])],
     ) as Promise<RotatedSession | null>;
   }
 
-  /**
-   * Keeps the sealed pair on the session while `currentHash` is still its token, and runs `alongside`
-   * (another module's write, e.g. the refresh's audit row) in the same statement, whether or not the
-   * session still matches.
-   */
-  async storeGraceCiphertext(
-    sessionId: string,
-    currentHash: Buffer,
-    ciphertext: Buffer,
-    alongside?: CteStatement,
-  ): Promise<void> {
-    const params = [sessionId, currentHash, ciphertext];
-    const update = `UPDATE refresh_sessions SET grace_ciphertext = $3 WHERE id = $1 AND token_hash = $2`;
-    if (!alongside) {
-      await this.hot.query(update, params);
-      return;
-    }
-    // A data-modifying CTE runs to completion even though the UPDATE does not read it.
-    await this.hot.query(`WITH alongside AS (${alongside.sql(params.length + 1)}) ${update}`, [
-      ...params,
-      ...alongside.params,
+  /** Keeps the sealed pair on the session while `currentHash` is still its token. */
+  async storeGraceCiphertext(sessionId: string, currentHash: Buffer, ciphertext: Buffer): Promise<void> {
+    await this.hot.query(`UPDATE refresh_sessions SET grace_ciphertext = $3 WHERE id = $1 AND token_hash = $2`, [
+      sessionId,
+      currentHash,
+      ciphertext,
     ]);
   }
 

@@ -1,13 +1,41 @@
 import assert from 'node:assert/strict';
 import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { hashToken, newOpaqueToken, openFromGrace, sealForGrace } from './token-crypto';
+import { randomUUID } from 'node:crypto';
+import {
+  hashToken,
+  newOpaqueToken,
+  newRefreshToken,
+  openFromGrace,
+  refreshTokenClaimant,
+  sealForGrace,
+} from './token-crypto';
 
 describe('token crypto', () => {
   it('makes opaque tokens of 256 random bits', () => {
     const token = newOpaqueToken();
     assert.equal(Buffer.from(token, 'base64url').length, 32);
     assert.notEqual(newOpaqueToken(), token);
+  });
+
+  it('makes refresh tokens that name their session and user, with 256 random bits after them', () => {
+    const sessionId = randomUUID();
+    const userId = randomUUID();
+    const token = newRefreshToken(sessionId, userId);
+    assert.match(token, /^[A-Za-z0-9_-]{86}$/);
+    assert.deepEqual(refreshTokenClaimant(token), { sessionId, userId });
+    const other = newRefreshToken(sessionId, userId);
+    assert.notEqual(other, token);
+    assert.equal(Buffer.from(token, 'base64url').subarray(32).length, 32);
+    assert.notDeepEqual(Buffer.from(token, 'base64url').subarray(32), Buffer.from(other, 'base64url').subarray(32));
+  });
+
+  it('names no claimant for older tokens or anything malformed', () => {
+    assert.equal(refreshTokenClaimant(newOpaqueToken()), undefined);
+    assert.equal(refreshTokenClaimant('x'.repeat(85)), undefined);
+    assert.equal(refreshTokenClaimant(`${'x'.repeat(85)}.`), undefined);
+    assert.equal(refreshTokenClaimant(`${'x'.repeat(85)}é`), undefined);
+    assert.equal(refreshTokenClaimant(''), undefined);
   });
 
   it('hashes tokens with SHA-256, deterministically', () => {

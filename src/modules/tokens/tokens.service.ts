@@ -4,6 +4,7 @@
 // Every revocation goes through this service, which announces it (SessionRevokedEvent) itself.
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import {
@@ -19,11 +20,19 @@ import { CacheKind, StateCache } from '../cache/state-cache.service';
 import {
   LiveSession,
   RefreshSessionsRepository,
+  ReplacedTokenState,
   RotatedSession,
   SessionMeta,
   SessionRow,
 } from './refresh-sessions.repository';
-import { hashToken, newOpaqueToken, openFromGrace, sealForGrace } from './token-crypto';
+import {
+  hashToken,
+  newOpaqueToken,
+  newRefreshToken,
+  openFromGrace,
+  refreshTokenClaimant,
+  sealForGrace,
+} from './token-crypto';
 
 /** Live sessions in the state cache: what the JWT strategy checks on every request. */
 const LIVE_SESSION_CODEC = {
@@ -45,11 +54,26 @@ export interface IssuedTokens {
   refreshExpiresAt: Date;
 }
 
+/** The pair as kept for the grace window (its refresh expiry is the session's, read with it). */
 interface SealedPair {
   accessToken: string;
   accessExpiresAt: string;
   refreshToken: string;
-  refreshExpiresAt: string;
+}
+
+/** The session and user a refresh token belongs to, as far as known before the rotation. */
+export interface RefreshClaimant {
+  sessionId: string;
+  userId: string;
+}
+
+/**
+ * A refresh's new pair, signed before the rotation for the session its token names, with another
+ * module's insert (the audit row) that the rotation's statement writes if it rotates.
+ */
+export interface PreparedRefresh {
+  tokens: IssuedTokens;
+  alongside?: CteStatement;
 }
 
 export type RefreshOutcome =
@@ -89,14 +113,15 @@ export class TokensService {
     meta: SessionMeta,
     options: { id?: string; alongside?: CteStatement } = {},
   ): Promise<{ session: LiveSession; refreshToken: string }> {
-    const refreshToken = newOpaqueToken();
+    const id = options.id ?? randomUUID();
+    const refreshToken = newRefreshToken(id, userId);
     const { session, ended } = await this.sessions.createWithinLimit(
       userId,
       hashToken(refreshToken),
       this.auth.refreshTokenTtl,
       meta,
       this.auth.maxSessionsPerUser,
-      options,
+      { ...options, id },
     );
     if (this.auth.refreshIdleTtl > 0) {
       // The nearer of the two limits, for refreshExpiresIn and the access token's cap.
@@ -113,14 +138,52 @@ export class TokensService {
   }
 
   /**
+   * The session and user the presented token names: its own claim (tokens issued since they carry
+   * one), else, for an older token, the live session it is the current token of. Unverified for the
+   * former: only the rotation's match on the token's hash proves it.
+   */
+  async claimantOf(presented: string): Promise<RefreshClaimant | undefined> {
+    const claimed = refreshTokenClaimant(presented);
+    if (claimed) return claimed;
+    const live = await this.findLiveByRefreshToken(presented);
+    return live ? { sessionId: live.id, userId: live.userId } : undefined;
+  }
+
+  /** A new refresh token for the session (see token-crypto.ts). */
+  newRefreshToken(claimant: RefreshClaimant): string {
+    return newRefreshToken(claimant.sessionId, claimant.userId);
+  }
+
+  /**
+   * When a session refreshed now would end at the latest, as far as known before the rotation (its
+   * idle limit; the rotation returns the real end): what a prepared pair's access token is capped at.
+   */
+  idleLimitFromNow(): Date | undefined {
+    return this.auth.refreshIdleTtl > 0 ? new Date(Date.now() + this.auth.refreshIdleTtl * 1000) : undefined;
+  }
+
+  /**
    * Rotates the presented token. Returns the session to sign a new access token for, the pair
    * already issued for it (grace window), or a detected reuse (the session is then revoked and
-   * RefreshReuseDetectedEvent and SessionRevokedEvent announced).
+   * RefreshReuseDetectedEvent and SessionRevokedEvent announced). With `prepared`, one statement
+   * rotates only the session the new pair is for, keeps that pair for the grace window and writes
+   * `prepared.alongside`: the refresh's one round trip.
    */
-  async refresh(presented: string, client: ClientInfo): Promise<RefreshOutcome> {
+  async refresh(presented: string, client: ClientInfo, prepared?: PreparedRefresh): Promise<RefreshOutcome> {
     const oldHash = hashToken(presented);
-    const refreshToken = newOpaqueToken();
-    const session = await this.sessions.rotate(oldHash, hashToken(refreshToken), this.auth.refreshIdleTtl);
+    const refreshToken = prepared?.tokens.refreshToken ?? newOpaqueToken();
+    const session = await this.sessions.rotate(
+      oldHash,
+      hashToken(refreshToken),
+      this.auth.refreshIdleTtl,
+      prepared
+        ? {
+            claimant: { sessionId: prepared.tokens.sessionId, userId: prepared.tokens.userId },
+            graceCiphertext: this.keepsGracePairs ? this.seal(presented, prepared.tokens) : null,
+            alongside: prepared.alongside,
+          }
+        : {},
+    );
     if (session) return { kind: 'rotated', session, refreshToken };
     return this.resolveReplacedToken(presented, oldHash, client);
   }
@@ -131,23 +194,32 @@ export class TokensService {
   }
 
   /**
-   * Keeps the new pair for the grace window, sealed under the token it replaced; `alongside` is
-   * written in the same statement (one round trip), which runs only when keepsGracePairs.
+   * Keeps the new pair for the grace window, sealed under the token it replaced, when it was not
+   * kept by the rotation itself (a pair signed again after it); runs only when keepsGracePairs.
    */
-  async rememberForGrace(replacedToken: string, tokens: IssuedTokens, alongside?: CteStatement): Promise<void> {
+  async rememberForGrace(replacedToken: string, tokens: IssuedTokens): Promise<void> {
     if (!this.keepsGracePairs) return;
+    await this.sessions.storeGraceCiphertext(
+      tokens.sessionId,
+      hashToken(tokens.refreshToken),
+      this.seal(replacedToken, tokens),
+    );
+  }
+
+  private seal(replacedToken: string, tokens: IssuedTokens): Buffer {
     const sealed: SealedPair = {
       accessToken: tokens.accessToken,
       accessExpiresAt: tokens.accessExpiresAt.toISOString(),
       refreshToken: tokens.refreshToken,
-      refreshExpiresAt: tokens.refreshExpiresAt.toISOString(),
     };
-    await this.sessions.storeGraceCiphertext(
-      tokens.sessionId,
-      hashToken(tokens.refreshToken),
-      sealForGrace(sealed, replacedToken, tokens.sessionId),
-      alongside,
-    );
+    return sealForGrace(sealed, replacedToken, tokens.sessionId);
+  }
+
+  /** The end of a session as its rotation returned it: the nearer of its absolute and idle limits. */
+  private endAfterRotation(state: ReplacedTokenState): Date {
+    const idleMs = this.auth.refreshIdleTtl * 1000;
+    if (idleMs <= 0) return state.expiresAt;
+    return new Date(Math.min(state.expiresAt.getTime(), state.rotatedAt.getTime() + idleMs));
   }
 
   private async resolveReplacedToken(presented: string, hash: Buffer, client: ClientInfo): Promise<RefreshOutcome> {
@@ -169,7 +241,7 @@ export class TokensService {
             accessToken: pair.accessToken,
             accessExpiresAt: new Date(pair.accessExpiresAt),
             refreshToken: pair.refreshToken,
-            refreshExpiresAt: new Date(pair.refreshExpiresAt),
+            refreshExpiresAt: this.endAfterRotation(state),
           },
         };
       }
