@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { randomUUID } from 'node:crypto';
 import {
   hashToken,
   newOpaqueToken,
