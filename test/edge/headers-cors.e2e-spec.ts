@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createKey, withKey } from '../api-keys/helpers';
 import { GOOD_PASSWORD, LoggedIn, registerAndLogin, uniqueEmail } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import type { HttpResponse } from '../utils/http';
@@ -89,6 +90,28 @@ describe('security headers, CORS and compression', () => {
       const refused = await preflight(origin);
       assert.equal(refused.headers.get('access-control-allow-origin'), null, origin);
     }
+  });
+
+  it('lets a browser on an allowed origin send an API key in X-API-Key', async () => {
+    const preflight = await t.api.request('OPTIONS', '/auth/verify', {
+      headers: {
+        origin: ALLOWED,
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'x-api-key',
+      },
+    });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get('access-control-allow-origin'), ALLOWED);
+    const allowed = (preflight.headers.get('access-control-allow-headers') ?? '').split(',');
+    assert.ok(
+      allowed.some((name) => name.trim().toLowerCase() === 'x-api-key'),
+      `X-API-Key is allowed: ${allowed.join(',')}`,
+    );
+    const key = await createKey(t.api, user.accessToken);
+    const verified = await t.api.get('/auth/verify', withKey(key.key, { origin: ALLOWED }));
+    assert.equal(verified.status, 200);
+    assert.equal(verified.body.apiKeyId, key.id);
+    assert.equal(verified.headers.get('access-control-allow-origin'), ALLOWED);
   });
 
   it('compresses responses over 1 kB when the client accepts it, and only then', async () => {

@@ -102,7 +102,7 @@ function enableCors(app: NestFastifyApplication, config: AppConfig): void {
   app.enableCors({
     origin: config.corsOrigins,
     methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key'],
     exposedHeaders: ['Retry-After', 'RateLimit', 'RateLimit-Policy', 'WWW-Authenticate'],
     credentials: false,
     maxAge: config.corsMaxAge,
