@@ -211,6 +211,28 @@ describe('API keys', () => {
     for (const [name, body] of bodies) assert.deepEqual(body, first, `${name} gets the same answer`);
   });
 
+  it('challenges a refused key with the ApiKey scheme, and a refused bearer token with Bearer alone', async () => {
+    const user = await registerAndLogin(t.api);
+    const key = await createKey(t.api, user.accessToken, { scopes: ['profile'] });
+    await t.api.delete(`/api-keys/${key.id}`, { token: user.accessToken });
+    for (const presented of [key.key, 'latch_' + 'C'.repeat(43), 'not a key']) {
+      for (const path of ['/users/me', '/auth/verify', '/users']) {
+        const refused = await t.api.get(path, withKey(presented));
+        assert.equal(refused.status, 401, path);
+        assert.equal(
+          refused.headers.get('www-authenticate'),
+          'ApiKey realm="latch", header="X-API-Key", Bearer realm="latch"',
+          path,
+        );
+      }
+    }
+    const badToken = await t.api.get('/users/me', { token: 'not.a.token' });
+    assert.equal(badToken.status, 401);
+    assert.equal(badToken.headers.get('www-authenticate'), 'Bearer realm="latch", error="invalid_token"');
+    const none = await t.api.get('/users/me');
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="latch"');
+  });
+
   it('refuses a key once it expires', async () => {
     const user = await registerAndLogin(t.api);
     const key = await createKey(t.api, user.accessToken, { scopes: ['profile'], expiresInDays: 1 });

@@ -32,12 +32,15 @@ export interface AppErrorOptions {
   errors?: FieldError[];
   /** Seconds, sent as Retry-After for RATE_LIMITED and SERVICE_UNAVAILABLE. */
   retryAfter?: number;
+  /** UNAUTHORIZED: the credential that was refused, so the challenge can name its scheme; default a bearer token. */
+  credential?: 'bearer' | 'api_key';
   cause?: unknown;
 }
 
 export class AppError extends Error {
   readonly errors?: FieldError[];
   readonly retryAfter?: number;
+  readonly credential?: 'bearer' | 'api_key';
 
   constructor(
     readonly code: ErrorCode,
@@ -48,5 +51,6 @@ export class AppError extends Error {
     this.name = 'AppError';
     this.errors = options.errors;
     this.retryAfter = options.retryAfter;
+    this.credential = options.credential;
   }
 }

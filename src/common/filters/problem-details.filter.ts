@@ -30,6 +30,21 @@ export function problemFor(error: AppError): ProblemDetails {
 
 const logger = new Logger('ProblemDetails');
 
+const BEARER_CHALLENGE = 'Bearer realm="latch"';
+/** Not a registered scheme (RFC 9110 §11.6.1 lets a server name its own); `header` says where the key goes. */
+const API_KEY_CHALLENGE = 'ApiKey realm="latch", header="X-API-Key"';
+
+/**
+ * The WWW-Authenticate of a 401. A refused API key gets its own scheme first, then Bearer's: every
+ * route that takes a key takes a bearer token too, and a 401 lists the challenges that apply to the
+ * resource (RFC 9110 §11.6.1). Neither carries error="invalid_token", which tells a client to refresh
+ * a token it never sent. A refused bearer token carries it (RFC 6750 §3.1; clients refresh on it).
+ */
+function challenge(error: AppError, request: FastifyRequest): string {
+  if (error.credential === 'api_key') return `${API_KEY_CHALLENGE}, ${BEARER_CHALLENGE}`;
+  return request.headers.authorization ? `${BEARER_CHALLENGE}, error="invalid_token"` : BEARER_CHALLENGE;
+}
+
 /** Writes the problem response; shared by the Nest filter and Fastify's own error handler. */
 export function sendProblem(thrown: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const error = toAppError(thrown);
@@ -46,12 +61,7 @@ export function sendProblem(thrown: unknown, request: FastifyRequest, reply: Fas
   }
   if (error.retryAfter !== undefined)
     void reply.header('Retry-After', String(Math.max(1, Math.ceil(error.retryAfter))));
-  if (error.code === ErrorCode.Unauthorized) {
-    void reply.header(
-      'WWW-Authenticate',
-      request.headers.authorization ? 'Bearer realm="latch", error="invalid_token"' : 'Bearer realm="latch"',
-    );
-  }
+  if (error.code === ErrorCode.Unauthorized) void reply.header('WWW-Authenticate', challenge(error, request));
   if (reply.sent) return;
   void reply.status(problem.status).type('application/problem+json; charset=utf-8').send(problem);
 }

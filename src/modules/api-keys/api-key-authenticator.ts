@@ -69,7 +69,7 @@ export class ApiKeyAuthenticator {
     if (!caller) {
       this.metrics.apiKeyRequests.inc({ result: 'invalid' });
       await this.countRefusal(request, reply);
-      throw new AppError(ErrorCode.Unauthorized, 'A valid API key is required.');
+      throw new AppError(ErrorCode.Unauthorized, 'A valid API key is required.', { credential: 'api_key' });
     }
     try {
       await this.limits.hitKey(caller.key.id, reply);
