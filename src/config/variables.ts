@@ -237,7 +237,7 @@ const schema = {
       default: 7,
       min: 0,
       max: 3650,
-      description: 'days revoked sessions are kept for reuse detection',
+      description: 'days revoked sessions (for reuse detection) and expired API keys are kept',
     }),
   },
   crypto: {

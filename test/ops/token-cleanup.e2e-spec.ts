@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { TOKEN_CLEANUP_LOCK_KEY } from '../../src/modules/tokens/token-cleanup.repository';
 import { CleanupReport, TokenCleanupService } from '../../src/modules/tokens/token-cleanup.service';
-import { registerUser } from '../factories/users';
+import { login, registerUser } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { createDatabase, dropDatabase, query } from '../utils/database';
 import { eventually } from '../utils/eventually';
@@ -14,8 +14,8 @@ const NEVER = '0 0 1 1 *';
 const EVERY_SECOND = '* * * * * *';
 
 interface Seeded {
-  keep: { sessions: string[]; tokens: string[]; mail: string[] };
-  drop: { sessions: string[]; tokens: string[]; mail: string[] };
+  keep: { sessions: string[]; tokens: string[]; mail: string[]; apiKeys: string[] };
+  drop: { sessions: string[]; tokens: string[]; mail: string[]; apiKeys: string[] };
   graceCleared: string;
   graceKept: string;
   expiredBulk: number;
@@ -34,7 +34,10 @@ function recordRuns(service: TokenCleanupService): (CleanupReport | null)[] {
   return runs;
 }
 
-/** One row per case the cleanup must decide, plus a bulk of expired sessions (several batches). */
+/**
+ * One row per case the cleanup must decide, plus a bulk of expired sessions and of API keys expired
+ * past the retention (several batches each).
+ */
 async function seed(url: string, userId: string, bulk = 0): Promise<Seeded> {
   const session = async (expires: string, revoked: string | null, extra = ''): Promise<string> => {
     const rows = await query<{ id: string }>(
@@ -80,6 +83,38 @@ async function seed(url: string, userId: string, bulk = 0): Promise<Seeded> {
     );
   }
 
+  // API keys: no expiry, not yet expired, expired inside the 7-day retention (still listed), and past it.
+  const apiKey = async (expires: string | null): Promise<string> => {
+    const rows = await query<{ id: string }>(
+      url,
+      `INSERT INTO api_keys (user_id, name, prefix, key_hash, expires_at)
+       VALUES ($1, 'seeded', 'latch_seeded', encode(gen_random_bytes(32), 'hex'), now() + $2::interval)
+       RETURNING id`,
+      [userId, expires],
+    );
+    return rows[0].id;
+  };
+  const keyWithoutExpiry = await apiKey(null);
+  const keyExpiringLater = await apiKey('1 day');
+  const keyExpiredRecently = await apiKey('-6 days');
+  const keyExpiredLongAgo = await apiKey('-8 days');
+  // The audit trail names keys by id only (no foreign key): the record of a removed key stays.
+  await query(
+    url,
+    `INSERT INTO auth_events (type, outcome, user_id, occurred_at, details)
+     VALUES ('auth.api_key.created', 'success', $1, now() - interval '20 days', jsonb_build_object('apiKeyId', $2::text))`,
+    [userId, keyExpiredLongAgo],
+  );
+  if (bulk > 0) {
+    await query(
+      url,
+      `INSERT INTO api_keys (user_id, name, prefix, key_hash, expires_at)
+       SELECT $1, 'bulk', 'latch_bulk', encode(gen_random_bytes(32), 'hex'), now() - interval '8 days'
+         FROM generate_series(1, $2)`,
+      [userId, bulk],
+    );
+  }
+
   const liveToken = await token('30 minutes', false);
   const usedToken = await token('30 minutes', true);
   const expiredToken = await token('-1 minute', false);
@@ -114,8 +149,14 @@ async function seed(url: string, userId: string, bulk = 0): Promise<Seeded> {
       sessions: [live, revokedRecently, expiredButRevokedRecently, graceCleared, graceKept],
       tokens: [liveToken],
       mail: mail.keep,
+      apiKeys: [keyWithoutExpiry, keyExpiringLater, keyExpiredRecently],
     },
-    drop: { sessions: [expired, revokedLongAgo], tokens: [usedToken, expiredToken], mail: mail.drop },
+    drop: {
+      sessions: [expired, revokedLongAgo],
+      tokens: [usedToken, expiredToken],
+      mail: mail.drop,
+      apiKeys: [keyExpiredLongAgo],
+    },
     graceCleared,
     graceKept,
     expiredBulk: bulk,
@@ -154,6 +195,16 @@ async function assertCleaned(url: string, userId: string, seeded: Seeded): Promi
     await query<{ id: string }>(url, `SELECT id FROM one_time_tokens WHERE id = ANY($1::uuid[])`, [seededTokens])
   ).map((r) => r.id);
   assert.deepEqual(tokens, seeded.keep.tokens);
+  const apiKeys = (await query<{ id: string }>(url, `SELECT id FROM api_keys WHERE user_id = $1`, [userId])).map(
+    (r) => r.id,
+  );
+  assert.deepEqual(apiKeys.sort(), [...seeded.keep.apiKeys].sort());
+  const audit = await query<{ count: number }>(
+    url,
+    `SELECT count(*)::int AS count FROM auth_events WHERE details->>'apiKeyId' = $1`,
+    [seeded.drop.apiKeys[0]],
+  );
+  assert.equal(audit[0].count, 1, "a removed key's audit record stays");
   if (seeded.mailTable) {
     const seededMail = [...seeded.keep.mail, ...seeded.drop.mail];
     const mail = (
@@ -169,6 +220,7 @@ function expectedReport(seeded: Seeded): Omit<CleanupReport, 'durationMs'> {
     revokedSessions: 1,
     graceCiphertexts: 1,
     oneTimeTokens: 2,
+    expiredApiKeys: 1 + seeded.expiredBulk,
     sentMail: seeded.drop.mail.length,
   };
 }
@@ -198,10 +250,17 @@ describe('token cleanup', () => {
         revokedSessions: 0,
         graceCiphertexts: 0,
         oneTimeTokens: 0,
+        expiredApiKeys: 0,
         sentMail: 0,
         durationMs: 0,
       },
     );
+
+    // A key expired inside the retention is still in its owner's list; one past it is gone.
+    const owner = await login(t.api, user);
+    const listed = await t.api.get('/api-keys', { token: owner.accessToken });
+    assert.equal(listed.status, 200);
+    assert.deepEqual(listed.body.map((k: { id: string }) => k.id).sort(), [...seeded.keep.apiKeys].sort());
   });
 
   it('skips, touching nothing, while another holder has the cleanup lock', async () => {
@@ -218,6 +277,12 @@ describe('token cleanup', () => {
         [user.id],
       );
       assert.equal(left[0].count, 7);
+      const keys = await query<{ count: number }>(
+        t.databaseUrl,
+        `SELECT count(*)::int AS count FROM api_keys WHERE user_id = $1`,
+        [user.id],
+      );
+      assert.equal(keys[0].count, 4);
       await holder.query('SELECT pg_advisory_unlock($1)', [TOKEN_CLEANUP_LOCK_KEY]);
       assert.ok(await t.app.get(TokenCleanupService).run());
     } finally {
@@ -236,6 +301,7 @@ describe('token cleanup', () => {
     });
     assert.equal(run.status, 0, run.stderr + run.stdout);
     assert.match(run.stdout + run.stderr, /Removed 1 expired and 1 revoked sessions/);
+    assert.match(run.stdout + run.stderr, /, 1 expired API keys,/);
     await assertCleaned(t.databaseUrl, user.id, seeded);
   });
 });

@@ -3,7 +3,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { row, rows } from '../../database/sql';
+import { deleteBatch, row, rows } from '../../database/sql';
 import { ApiKeyEntity } from './api-key.entity';
 
 /** pg_advisory_xact_lock(key, hashtext(user id)) class of API key creation (see signing-keys.repository.ts). */
@@ -91,6 +91,11 @@ export class ApiKeysRepository {
       `WITH deleted AS (DELETE FROM api_keys WHERE user_id = $1 RETURNING id, key_hash) SELECT * FROM deleted`,
       [userId],
     );
+  }
+
+  /** Deletes one batch (at most `limit`) of keys that expired more than `days` ago; returns how many. */
+  deleteExpiredOlderThan(days: number, limit: number): Promise<number> {
+    return deleteBatch(this.db, 'api_keys', 'expires_at < now() - make_interval(days => $1)', [days], limit);
   }
 
   /** Stamps lastUsedAt, at most once a minute whatever the number of instances. */

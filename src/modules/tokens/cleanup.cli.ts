@@ -10,6 +10,8 @@ import { LatchConfig, loadConfig } from '../../config/configuration';
 import { dataSourceOptions } from '../../database/data-source';
 import { ReadReplicas } from '../../database/read-replicas';
 import { configuredOrEmbeddedDatabase } from '../../database/embedded-postgres';
+import { ApiKeyRetention } from '../api-keys/api-key-retention.service';
+import { ApiKeysRepository } from '../api-keys/api-keys.repository';
 import { MailOutboxRepository } from '../mail/mail-outbox.repository';
 import { MailOutbox } from '../mail/mail-outbox.service';
 import { TokenCleanupRepository } from './token-cleanup.repository';
@@ -26,7 +28,9 @@ async function main(): Promise<number> {
     // The real ConfigService over the same namespaces the application registers.
     const settings = new ConfigService<LatchConfig, true>(config);
     const mail = new MailOutbox(new MailOutboxRepository(dataSource, ReadReplicas.primaryOnly(dataSource)));
-    const report = await new TokenCleanupService(new TokenCleanupRepository(dataSource), mail, settings).run();
+    const apiKeys = new ApiKeyRetention(new ApiKeysRepository(dataSource));
+    const cleanup = new TokenCleanupService(new TokenCleanupRepository(dataSource), mail, apiKeys, settings);
+    const report = await cleanup.run();
     if (!report) logger.log('Another instance holds the cleanup lock and is cleaning right now; nothing to do');
     return 0;
   } finally {

@@ -1,10 +1,12 @@
 // One cleanup run (the scheduled task and `npm run tokens:cleanup` both call run()): expired
 // sessions, revoked sessions past REVOKED_TOKEN_RETENTION_DAYS, spent or expired one-time tokens,
-// delivered mail past its retention (asked of the mail module, which owns mail_outbox), and
-// grace-window ciphertexts whose window has passed.
+// API keys expired longer ago than the same retention (asked of the api-keys module, which owns
+// api_keys), delivered mail past its retention (asked of the mail module, which owns mail_outbox),
+// and grace-window ciphertexts whose window has passed.
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
+import { ApiKeyRetention } from '../api-keys/api-key-retention.service';
 import { MailOutbox } from '../mail/mail-outbox.service';
 import { TokenCleanupRepository } from './token-cleanup.repository';
 
@@ -18,6 +20,7 @@ export interface CleanupReport {
   revokedSessions: number;
   graceCiphertexts: number;
   oneTimeTokens: number;
+  expiredApiKeys: number;
   sentMail: number;
   durationMs: number;
 }
@@ -38,6 +41,7 @@ export class TokenCleanupService {
   constructor(
     private readonly repository: TokenCleanupRepository,
     private readonly mail: MailOutbox,
+    private readonly apiKeys: ApiKeyRetention,
     config: ConfigService<LatchConfig, true>,
   ) {
     const auth: AuthConfig = config.get('auth', { infer: true });
@@ -64,6 +68,7 @@ export class TokenCleanupService {
         revokedSessions: await batches((n) => session.deleteRevokedSessions(days, n)),
         graceCiphertexts: await batches((n) => session.clearGraceCiphertexts(grace, n)),
         oneTimeTokens: await batches((n) => session.deleteSpentOneTimeTokens(n)),
+        expiredApiKeys: await batches((n) => this.apiKeys.deleteExpiredPastRetention(days, n)),
         sentMail: await batches((n) => this.mail.deleteSentPastRetention(n)),
         durationMs: 0,
       } satisfies CleanupReport;
@@ -76,8 +81,8 @@ export class TokenCleanupService {
     this.logger.log(
       `Removed ${report.expiredSessions} expired and ${report.revokedSessions} revoked sessions ` +
         `(retention ${this.settings.revokedTokenRetentionDays} d), ${report.oneTimeTokens} spent or expired ` +
-        `one-time tokens, ${report.sentMail} sent mails; cleared ${report.graceCiphertexts} grace ciphertexts ` +
-        `in ${report.durationMs} ms`,
+        `one-time tokens, ${report.expiredApiKeys} expired API keys, ${report.sentMail} sent mails; ` +
+        `cleared ${report.graceCiphertexts} grace ciphertexts in ${report.durationMs} ms`,
     );
     return report;
   }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ApiKeyRetentionModule } from '../api-keys/api-key-retention.module';
 import { KeysModule } from '../keys/keys.module';
 import { MailOutboxModule } from '../mail/mail-outbox.module';
 import { AccessTokenService } from './access-token.service';
@@ -11,7 +12,7 @@ import { TokenCleanupTask } from './token-cleanup.task';
 import { TokensService } from './tokens.service';
 
 @Module({
-  imports: [KeysModule, MailOutboxModule],
+  imports: [KeysModule, MailOutboxModule, ApiKeyRetentionModule],
   providers: [
     RefreshSessionsRepository,
     TokensService,
