@@ -5,9 +5,9 @@
 // creates its session writes it (AuditTrail), so neither exists without the other and the login
 // waits for one round trip instead of two. Routine token refreshes, the bulk of the traffic, carry
 // their record in the statement that rotates their session (AuditTrail, audit-trail.ts); the rare
-// refresh that could not be prepared before its rotation (see AuthService.refresh) is batched after
-// the response into one INSERT per short window: finished on SIGTERM, lost only to a crash
-// (docs/operations.md).
+// refresh that could not be prepared before its rotation (see TokenRefreshService.refresh) is
+// batched after the response into one INSERT per short window: finished on SIGTERM, lost only to a
+// crash (docs/operations.md).
 import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClientInfo, DomainEvent, DomainEventName } from '../../common/events/domain-events';

@@ -37,12 +37,14 @@ import {
   VerifyResponse,
 } from './dto/token-pair.response';
 import { LocalAuthGuard } from './guards/local-auth.guard';
+import { TokenRefreshService } from './token-refresh.service';
 
 @ApiTags('auth')
 @Controller('auth')
 export class AuthController {
   constructor(
     private readonly auth: AuthService,
+    private readonly tokenRefresh: TokenRefreshService,
     private readonly mfa: MfaService,
   ) {}
 
@@ -91,7 +93,7 @@ export class AuthController {
   @ApiOkResponse({ type: TokenPairResponse })
   @ApiProblems(400, 401, 413, 415)
   refresh(@Body() body: RefreshDto, @Client() client: ClientInfo): Promise<TokenPairResponse> {
-    return this.auth.refresh(body.refreshToken, client);
+    return this.tokenRefresh.refresh(body.refreshToken, client);
   }
 
   @ProtectedApi()

@@ -25,6 +25,7 @@ import { JwtStrategy } from './strategies/jwt.strategy';
 import { LocalStrategy } from './strategies/local.strategy';
 import { TokenIntrospectionController } from './token-introspection.controller';
 import { TokenIntrospectionService } from './token-introspection.service';
+import { TokenRefreshService } from './token-refresh.service';
 
 @Module({
   imports: [PassportModule, UsersModule, TokensModule, MailModule, MfaModule, ApiKeysModule, AuditModule],
@@ -37,6 +38,7 @@ import { TokenIntrospectionService } from './token-introspection.service';
   ],
   providers: [
     AuthService,
+    TokenRefreshService,
     PasswordHasher,
     JwtStrategy,
     LocalStrategy,

@@ -11,7 +11,6 @@ import {
   LoginFailedEvent,
   LoginFailureReason,
   LoginSucceededEvent,
-  TokenRefreshedEvent,
   UserRegisteredEvent,
 } from '../../common/events/domain-events';
 import { DomainEvents } from '../../common/events/domain-events.service';
@@ -22,8 +21,7 @@ import { AuthContext, sessionOf } from './auth-context';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
 import { type LoginCounter, LoginProtectionService } from '../throttle/login-protection.service';
 import { AccessTokenService } from '../tokens/access-token.service';
-import { invalidRefreshToken, IssuedTokens, PreparedRefresh, TokensService } from '../tokens/tokens.service';
-import { toUserResponse } from '../users/dto/user.response';
+import { TokensService } from '../tokens/tokens.service';
 import type { UserEntity } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import type { RegisterDto } from './dto/register.dto';
@@ -36,6 +34,7 @@ import type {
 import { EmailVerificationService } from './email-verification.service';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { assertPasswordAllowed } from './passwords/password-policy';
+import { issueTokens, tokenPairResponse } from './token-pair';
 
 const STATUS_ERRORS: Record<Exclude<UserEntity['status'], 'active'>, [ErrorCode, string, LoginFailureReason]> = {
   pending_approval: [ErrorCode.AccountPendingApproval, 'This account is waiting for approval.', 'pending_approval'],
@@ -193,64 +192,9 @@ export class AuthService {
       id: login.sessionId,
       alongside: this.auditTrail.insertOf(login),
     });
-    const issued = this.issue(user, session, refreshToken);
+    const issued = issueTokens(this.accessTokens, user, session, refreshToken);
     this.events.publish(login);
-    return this.pair(issued, user);
-  }
-
-  /**
-   * One round trip when the token names an active user's session (see TokensService.refresh): the
-   * new pair is signed first, and the statement that rotates the session keeps it for the grace
-   * window and writes the audit row.
-   */
-  async refresh(presented: string, client: ClientInfo): Promise<TokenPairResponse> {
-    const prepared = await this.prepareRefresh(presented, client);
-    const outcome = await this.tokens.refresh(presented, client, prepared?.refresh);
-    if (outcome.kind === 'reuse') throw invalidRefreshToken();
-    if (outcome.kind === 'replayed') {
-      const user = await this.users.getById(outcome.tokens.userId);
-      if (!user || user.status !== 'active') throw invalidRefreshToken();
-      return this.pair(outcome.tokens, user);
-    }
-    const { session, refreshToken } = outcome;
-    if (prepared) {
-      let issued: IssuedTokens = { ...prepared.refresh.tokens, refreshExpiresAt: session.expiresAt };
-      if (issued.accessExpiresAt > session.expiresAt) {
-        // The session ends before the prepared access token would: sign it again, capped.
-        issued = this.issue(prepared.user, session, refreshToken);
-        await this.tokens.rememberForGrace(presented, issued);
-      }
-      this.events.publish(prepared.refreshed);
-      return this.pair(issued, prepared.user);
-    }
-    // Unprepared: the token named no session of an active user, yet was current.
-    const user = await this.users.getById(session.userId);
-    if (!user || user.status !== 'active') {
-      await this.tokens.revokeSession(session.id, 'disabled', client);
-      throw invalidRefreshToken();
-    }
-    const issued = this.issue(user, session, refreshToken);
-    await this.tokens.rememberForGrace(presented, issued);
-    this.events.publish(new TokenRefreshedEvent(user.id, session.id, client));
-    return this.pair(issued, user);
-  }
-
-  /** The pair a refresh of this token would issue, signed before the rotation; none for an inactive user. */
-  private async prepareRefresh(
-    presented: string,
-    client: ClientInfo,
-  ): Promise<{ refresh: PreparedRefresh; user: UserEntity; refreshed: TokenRefreshedEvent } | undefined> {
-    const claimant = await this.tokens.claimantOf(presented);
-    if (!claimant) return undefined;
-    const user = await this.users.getById(claimant.userId);
-    if (!user || user.status !== 'active') return undefined;
-    const tokens = this.issue(
-      user,
-      { id: claimant.sessionId, expiresAt: this.tokens.idleLimitFromNow() },
-      this.tokens.newRefreshToken(claimant),
-    );
-    const refreshed = new TokenRefreshedEvent(user.id, claimant.sessionId, client, true);
-    return { refresh: { tokens, alongside: this.auditTrail.insertOf(refreshed) }, user, refreshed };
+    return tokenPairResponse(issued, user);
   }
 
   async logout(auth: AuthContext, client: ClientInfo): Promise<void> {
@@ -282,32 +226,6 @@ export class AuthService {
   verify(auth: AuthContext): VerifyResponse | ApiKeyVerifyResponse {
     // A frozen caller is the JWT strategy's in-memory one, shared while nothing changes: so is its answer.
     return derivedOnce(verified, auth, verifyResponse);
-  }
-
-  /** Signs an access token for the session and bundles it with the session's refresh token. */
-  private issue(user: UserEntity, session: { id: string; expiresAt?: Date }, refreshToken: string): IssuedTokens {
-    const access = this.accessTokens.sign(user.id, session.id, user.roles, session.expiresAt);
-    return {
-      sessionId: session.id,
-      userId: user.id,
-      accessToken: access.token,
-      accessExpiresAt: access.expiresAt,
-      refreshToken,
-      // A prepared refresh's is replaced by the one its rotation returns.
-      refreshExpiresAt: session.expiresAt ?? access.expiresAt,
-    };
-  }
-
-  private pair(tokens: IssuedTokens, user: UserEntity): TokenPairResponse {
-    const now = Date.now();
-    return {
-      accessToken: tokens.accessToken,
-      refreshToken: tokens.refreshToken,
-      tokenType: 'Bearer',
-      expiresIn: Math.max(0, Math.ceil((tokens.accessExpiresAt.getTime() - now) / 1000)),
-      refreshExpiresIn: Math.max(0, Math.ceil((tokens.refreshExpiresAt.getTime() - now) / 1000)),
-      user: toUserResponse(user),
-    };
   }
 
   /** A hash made at a lower cost than configured is replaced after a successful login. */

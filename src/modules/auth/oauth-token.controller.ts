@@ -11,6 +11,7 @@ import { RateLimit, type RateLimitGroup } from '../throttle/rate-limit.decorator
 import { AuthService } from './auth.service';
 import { OAuthErrorResponse, OAuthTokenRequest, OAuthTokenResponse } from './dto/oauth-token.dto';
 import { OAuthErrorFilter, OAuthError } from './oauth-error.filter';
+import { TokenRefreshService } from './token-refresh.service';
 import { FormBody } from '../../common/http/content-type';
 import { OAUTH_ERRORS } from '../../common/filters/oauth-error';
 import { RouteConfig } from '@nestjs/platform-fastify';
@@ -46,7 +47,10 @@ function field(body: Record<string, unknown>, name: string): string {
 @Controller('auth')
 @UseFilters(OAuthErrorFilter)
 export class OAuthTokenController {
-  constructor(private readonly auth: AuthService) {}
+  constructor(
+    private readonly auth: AuthService,
+    private readonly tokenRefresh: TokenRefreshService,
+  ) {}
 
   @Public()
   @FormBody()
@@ -82,7 +86,7 @@ export class OAuthTokenController {
       if (user.mfaEnabled) throw new OAuthError('invalid_grant', 'multi-factor authentication required');
       pair = await this.auth.startSession(user, client);
     } else if (grant === 'refresh_token') {
-      pair = await this.auth.refresh(field(body, 'refresh_token'), client);
+      pair = await this.tokenRefresh.refresh(field(body, 'refresh_token'), client);
     } else {
       throw new OAuthError('unsupported_grant_type', 'Supported grants: password, refresh_token.');
     }

@@ -5,6 +5,7 @@ import { MailOutboxModule } from '../mail/mail-outbox.module';
 import { AccessTokenService } from './access-token.service';
 import { OneTimeTokensRepository } from './one-time-tokens.repository';
 import { OneTimeTokensService } from './one-time-tokens.service';
+import { RefreshRotationService } from './refresh-rotation.service';
 import { RefreshSessionsRepository } from './refresh-sessions.repository';
 import { TokenCleanupRepository } from './token-cleanup.repository';
 import { TokenCleanupService } from './token-cleanup.service';
@@ -16,6 +17,7 @@ import { TokensService } from './tokens.service';
   providers: [
     RefreshSessionsRepository,
     TokensService,
+    RefreshRotationService,
     AccessTokenService,
     OneTimeTokensRepository,
     OneTimeTokensService,
@@ -23,6 +25,6 @@ import { TokensService } from './tokens.service';
     TokenCleanupService,
     TokenCleanupTask,
   ],
-  exports: [TokensService, AccessTokenService, OneTimeTokensService],
+  exports: [TokensService, RefreshRotationService, AccessTokenService, OneTimeTokensService],
 })
 export class TokensModule {}

@@ -1,12 +1,9 @@
-// Refresh sessions: creation, rotation with a grace window, reuse detection, revocation.
-// Refresh rules (docs/security.md): the just-replaced token returns the same new pair for
-// REFRESH_REUSE_GRACE_SECONDS; any replaced token presented after that revokes the whole session.
+// Refresh sessions: creation, look-ups, revocation. Rotation, the grace window and reuse detection
+// are RefreshRotationService's (refresh-rotation.service.ts); a detected reuse is revoked here.
 // Every revocation goes through this service, which announces it (SessionRevokedEvent) itself.
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { AppError, ErrorCode } from '../../common/errors/app-error';
 import {
   ClientInfo,
   RefreshReuseDetectedEvent,
@@ -17,22 +14,8 @@ import { DomainEvents } from '../../common/events/domain-events.service';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
 import type { CteStatement } from '../../database/sql';
 import { CacheKind, StateCache } from '../cache/state-cache.service';
-import {
-  LiveSession,
-  RefreshSessionsRepository,
-  ReplacedTokenState,
-  RotatedSession,
-  SessionMeta,
-  SessionRow,
-} from './refresh-sessions.repository';
-import {
-  hashToken,
-  newOpaqueToken,
-  newRefreshToken,
-  openFromGrace,
-  refreshTokenClaimant,
-  sealForGrace,
-} from './token-crypto';
+import { LiveSession, RefreshSessionsRepository, SessionMeta, SessionRow } from './refresh-sessions.repository';
+import { hashToken, newRefreshToken } from './token-crypto';
 
 /** Live sessions in the state cache: what the JWT strategy checks on every request. */
 const LIVE_SESSION_CODEC = {
@@ -52,40 +35,6 @@ export interface IssuedTokens {
   accessExpiresAt: Date;
   refreshToken: string;
   refreshExpiresAt: Date;
-}
-
-/** The pair as kept for the grace window (its refresh expiry is the session's, read with it). */
-interface SealedPair {
-  accessToken: string;
-  accessExpiresAt: string;
-  refreshToken: string;
-}
-
-/** The session and user a refresh token belongs to, as far as known before the rotation. */
-export interface RefreshClaimant {
-  sessionId: string;
-  userId: string;
-}
-
-/**
- * A refresh's new pair, signed before the rotation for the session its token names, with another
- * module's insert (the audit row) that the rotation's statement writes if it rotates.
- */
-export interface PreparedRefresh {
-  tokens: IssuedTokens;
-  alongside?: CteStatement;
-}
-
-export type RefreshOutcome =
-  | { kind: 'rotated'; session: RotatedSession; refreshToken: string }
-  | { kind: 'replayed'; tokens: IssuedTokens }
-  | { kind: 'reuse'; sessionId: string; userId: string };
-
-const GRACE_WAIT_STEP_MS = 20;
-const GRACE_WAIT_MAX_MS = 2000;
-
-export function invalidRefreshToken(): AppError {
-  return new AppError(ErrorCode.InvalidRefreshToken, 'The refresh token is invalid, expired or revoked.');
 }
 
 @Injectable()
@@ -135,133 +84,6 @@ export class TokensService {
       this.events.publish(new SessionRevokedEvent(userId, ended, 'session_limit', false, client));
     }
     return { session, refreshToken };
-  }
-
-  /**
-   * The session and user the presented token names: its own claim (tokens issued since they carry
-   * one), else, for an older token, the live session it is the current token of. Unverified for the
-   * former: only the rotation's match on the token's hash proves it.
-   */
-  async claimantOf(presented: string): Promise<RefreshClaimant | undefined> {
-    const claimed = refreshTokenClaimant(presented);
-    if (claimed) return claimed;
-    const live = await this.findLiveByRefreshToken(presented);
-    return live ? { sessionId: live.id, userId: live.userId } : undefined;
-  }
-
-  /** A new refresh token for the session (see token-crypto.ts). */
-  newRefreshToken(claimant: RefreshClaimant): string {
-    return newRefreshToken(claimant.sessionId, claimant.userId);
-  }
-
-  /**
-   * When a session refreshed now would end at the latest, as far as known before the rotation (its
-   * idle limit; the rotation returns the real end): what a prepared pair's access token is capped at.
-   */
-  idleLimitFromNow(): Date | undefined {
-    return this.auth.refreshIdleTtl > 0 ? new Date(Date.now() + this.auth.refreshIdleTtl * 1000) : undefined;
-  }
-
-  /**
-   * Rotates the presented token. Returns the session to sign a new access token for, the pair
-   * already issued for it (grace window), or a detected reuse (the session is then revoked and
-   * RefreshReuseDetectedEvent and SessionRevokedEvent announced). With `prepared`, one statement
-   * rotates only the session the new pair is for, keeps that pair for the grace window and writes
-   * `prepared.alongside`: the refresh's one round trip.
-   */
-  async refresh(presented: string, client: ClientInfo, prepared?: PreparedRefresh): Promise<RefreshOutcome> {
-    const oldHash = hashToken(presented);
-    const refreshToken = prepared?.tokens.refreshToken ?? newOpaqueToken();
-    const session = await this.sessions.rotate(
-      oldHash,
-      hashToken(refreshToken),
-      this.auth.refreshIdleTtl,
-      prepared
-        ? {
-            claimant: { sessionId: prepared.tokens.sessionId, userId: prepared.tokens.userId },
-            graceCiphertext: this.keepsGracePairs ? this.seal(presented, prepared.tokens) : null,
-            alongside: prepared.alongside,
-          }
-        : {},
-    );
-    if (session) return { kind: 'rotated', session, refreshToken };
-    return this.resolveReplacedToken(presented, oldHash, client);
-  }
-
-  /** Whether rememberForGrace() runs a statement (REFRESH_REUSE_GRACE_SECONDS > 0). */
-  get keepsGracePairs(): boolean {
-    return this.auth.refreshReuseGraceSeconds > 0;
-  }
-
-  /**
-   * Keeps the new pair for the grace window, sealed under the token it replaced, when it was not
-   * kept by the rotation itself (a pair signed again after it); runs only when keepsGracePairs.
-   */
-  async rememberForGrace(replacedToken: string, tokens: IssuedTokens): Promise<void> {
-    if (!this.keepsGracePairs) return;
-    await this.sessions.storeGraceCiphertext(
-      tokens.sessionId,
-      hashToken(tokens.refreshToken),
-      this.seal(replacedToken, tokens),
-    );
-  }
-
-  private seal(replacedToken: string, tokens: IssuedTokens): Buffer {
-    const sealed: SealedPair = {
-      accessToken: tokens.accessToken,
-      accessExpiresAt: tokens.accessExpiresAt.toISOString(),
-      refreshToken: tokens.refreshToken,
-    };
-    return sealForGrace(sealed, replacedToken, tokens.sessionId);
-  }
-
-  /** The end of a session as its rotation returned it: the nearer of its absolute and idle limits. */
-  private endAfterRotation(state: ReplacedTokenState): Date {
-    const idleMs = this.auth.refreshIdleTtl * 1000;
-    if (idleMs <= 0) return state.expiresAt;
-    return new Date(Math.min(state.expiresAt.getTime(), state.rotatedAt.getTime() + idleMs));
-  }
-
-  private async resolveReplacedToken(presented: string, hash: Buffer, client: ClientInfo): Promise<RefreshOutcome> {
-    const graceMs = this.auth.refreshReuseGraceSeconds * 1000;
-    for (let waited = 0; ; waited += GRACE_WAIT_STEP_MS) {
-      const state = await this.sessions.findByReplacedToken(hash);
-      if (!state) break;
-      if (state.revokedAt || state.expiresAt <= state.now) throw invalidRefreshToken();
-      const age = state.now.getTime() - state.rotatedAt.getTime();
-      if (age > graceMs) return this.reuseDetected(state.id, state.userId, client);
-      if (state.graceCiphertext) {
-        const pair = openFromGrace<SealedPair>(state.graceCiphertext, presented, state.id);
-        if (!pair) throw invalidRefreshToken();
-        return {
-          kind: 'replayed',
-          tokens: {
-            sessionId: state.id,
-            userId: state.userId,
-            accessToken: pair.accessToken,
-            accessExpiresAt: new Date(pair.accessExpiresAt),
-            refreshToken: pair.refreshToken,
-            refreshExpiresAt: this.endAfterRotation(state),
-          },
-        };
-      }
-      // The winning request has rotated but not yet stored its pair: wait for it briefly.
-      if (waited >= GRACE_WAIT_MAX_MS) throw invalidRefreshToken();
-      await sleep(GRACE_WAIT_STEP_MS);
-    }
-
-    const historic = await this.sessions.findSessionOfHistoricToken(hash);
-    if (historic) return this.reuseDetected(historic.id, historic.userId, client);
-    throw invalidRefreshToken();
-  }
-
-  private async reuseDetected(sessionId: string, userId: string, client: ClientInfo): Promise<RefreshOutcome> {
-    const revoked = await this.sessions.revoke(sessionId, 'reuse');
-    await this.forgetSessions([sessionId]);
-    if (revoked) this.logger.warn(`Refresh token reuse detected; session ${sessionId} revoked`);
-    this.events.publish(new RefreshReuseDetectedEvent(userId, sessionId, client));
-    if (revoked) await this.sessionsEnded(userId, [sessionId], 'reuse', client);
-    return { kind: 'reuse', sessionId, userId };
   }
 
   /** Read through the state cache: a warm cache answers without a query. */
@@ -315,6 +137,19 @@ export class TokensService {
     await this.forgetSessions(ended);
     await this.sessionsEnded(userId, ended, reason, client);
     return ended;
+  }
+
+  /**
+   * Ends a session whose replaced refresh token came back after the grace window (possible theft):
+   * evicted and RefreshReuseDetectedEvent announced even if it had already ended, SessionRevokedEvent
+   * only if this revoked it.
+   */
+  async revokeForReuse(sessionId: string, userId: string, client: ClientInfo): Promise<void> {
+    const revoked = await this.sessions.revoke(sessionId, 'reuse');
+    await this.forgetSessions([sessionId]);
+    if (revoked) this.logger.warn(`Refresh token reuse detected; session ${sessionId} revoked`);
+    this.events.publish(new RefreshReuseDetectedEvent(userId, sessionId, client));
+    if (revoked) await this.sessionsEnded(userId, [sessionId], 'reuse', client);
   }
 
   private async forgetSessions(sessionIds: string[]): Promise<void> {
