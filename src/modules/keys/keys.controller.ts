@@ -4,6 +4,7 @@ import { AcceptsApiKey } from '../../common/decorators/accepts-api-key.decorator
 import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
 import { Roles } from '../auth/decorators/roles.decorator';
 import { SigningKeyResponse, toKeyResponses } from './dto/keys.response';
+import { ManagedSigningKeys } from './managed-signing-keys.service';
 import { SigningKeys } from './signing-keys.service';
 
 @ApiTags('keys (admin)')
@@ -12,7 +13,10 @@ import { SigningKeys } from './signing-keys.service';
 @Roles('admin')
 @Controller('keys')
 export class KeysController {
-  constructor(private readonly keys: SigningKeys) {}
+  constructor(
+    private readonly keys: SigningKeys,
+    private readonly managed: ManagedSigningKeys,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'Managed signing keys and their states (admin)' })
@@ -28,7 +32,7 @@ export class KeysController {
   @ApiOkResponse({ type: [SigningKeyResponse] })
   @ApiProblems(401, 403, 404)
   async rotate(): Promise<SigningKeyResponse[]> {
-    return toKeyResponses(await this.keys.rotate());
+    return toKeyResponses(await this.managed.rotate());
   }
 
   @Post(':kid/revoke')
@@ -39,6 +43,6 @@ export class KeysController {
   @ApiOkResponse({ type: [SigningKeyResponse] })
   @ApiProblems(401, 403, 404)
   async revoke(@Param('kid') kid: string): Promise<SigningKeyResponse[]> {
-    return toKeyResponses(await this.keys.revoke(kid));
+    return toKeyResponses(await this.managed.revoke(kid));
   }
 }
