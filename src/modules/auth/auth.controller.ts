@@ -23,7 +23,7 @@ import { ApiProblems, ProtectedApi } from '../../common/http/openapi';
 import { RateLimit } from '../throttle/rate-limit.decorator';
 import { toUserResponse, UserResponse } from '../users/dto/user.response';
 import type { UserEntity } from '../users/user.entity';
-import { MfaService } from '../mfa/mfa.service';
+import { MfaVerificationService } from '../mfa/mfa-verification.service';
 import { AuthService } from './auth.service';
 import { LoginDto } from './dto/login.dto';
 import { MfaChallengeResponse } from './dto/mfa.dto';
@@ -45,7 +45,7 @@ export class AuthController {
   constructor(
     private readonly auth: AuthService,
     private readonly tokenRefresh: TokenRefreshService,
-    private readonly mfa: MfaService,
+    private readonly mfa: MfaVerificationService,
   ) {}
 
   @Public()

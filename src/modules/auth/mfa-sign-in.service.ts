@@ -5,7 +5,8 @@ import { Injectable } from '@nestjs/common';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import { ClientInfo, LoginFailedEvent, PasswordCheckFailedEvent } from '../../common/events/domain-events';
 import { DomainEvents } from '../../common/events/domain-events.service';
-import { MfaService, invalidMfaCode, type TotpSetup } from '../mfa/mfa.service';
+import { MfaEnrolmentService, type TotpSetup } from '../mfa/mfa-enrolment.service';
+import { invalidMfaCode, MfaVerificationService } from '../mfa/mfa-verification.service';
 import { LoginProtectionService } from '../throttle/login-protection.service';
 import type { UserEntity } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
@@ -18,7 +19,8 @@ import { PasswordHasher } from './passwords/password-hasher.service';
 export class MfaSignInService {
   constructor(
     private readonly auth: AuthService,
-    private readonly mfa: MfaService,
+    private readonly mfaEnrolment: MfaEnrolmentService,
+    private readonly mfaVerification: MfaVerificationService,
     private readonly users: UsersService,
     private readonly passwords: PasswordHasher,
     private readonly loginProtection: LoginProtectionService,
@@ -27,7 +29,7 @@ export class MfaSignInService {
 
   /** Completes a login that asked for a second factor: the same tokens, events and notices as a login. */
   async verify(mfaToken: string, code: string, client: ClientInfo): Promise<TokenPairResponse> {
-    const userId = await this.mfa.completeChallenge(mfaToken, code, client);
+    const userId = await this.mfaVerification.completeChallenge(mfaToken, code, client);
     const user = await this.users.getById(userId);
     if (!user || user.status !== 'active') {
       this.events.publish(
@@ -42,17 +44,17 @@ export class MfaSignInService {
   async setup(auth: AuthContext, password: string, client: ClientInfo): Promise<TotpSetup> {
     const user = await this.checkPassword(auth.userId, password, client);
     await this.loginProtection.succeeded(this.loginProtection.accountCounter(user.id));
-    return this.mfa.setup(user);
+    return this.mfaEnrolment.setup(user);
   }
 
   async confirm(auth: AuthContext, code: string, client: ClientInfo): Promise<string[]> {
     const user = await this.users.getByIdOrFail(auth.userId);
-    return this.mfa.confirm(user, code, client);
+    return this.mfaEnrolment.confirm(user, code, client);
   }
 
   async disable(auth: AuthContext, password: string, code: string, client: ClientInfo): Promise<void> {
     const user = await this.checkPassword(auth.userId, password, client);
-    await this.mfa.disable(user, code, client);
+    await this.mfaEnrolment.disable(user, code, client);
   }
 
   async regenerateRecoveryCodes(
@@ -62,7 +64,7 @@ export class MfaSignInService {
     client: ClientInfo,
   ): Promise<string[]> {
     const user = await this.checkPassword(auth.userId, password, client);
-    return this.mfa.regenerateRecoveryCodes(user.id, code, client);
+    return this.mfaEnrolment.regenerateRecoveryCodes(user.id, code, client);
   }
 
   /**

@@ -10,7 +10,7 @@ import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth } from '../auth/decorators/current-auth.decorator';
 import { Roles } from '../auth/decorators/roles.decorator';
 import { toUserResponse, UserResponse } from '../users/dto/user.response';
-import { MfaService } from './mfa.service';
+import { MfaEnrolmentService } from './mfa-enrolment.service';
 
 @ApiTags('users (admin)')
 @ProtectedApi()
@@ -18,7 +18,7 @@ import { MfaService } from './mfa.service';
 @Roles('admin')
 @Controller('users')
 export class AdminMfaController {
-  constructor(private readonly mfa: MfaService) {}
+  constructor(private readonly mfa: MfaEnrolmentService) {}
 
   @Delete(':id/mfa')
   @HttpCode(200)
