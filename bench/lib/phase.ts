@@ -135,6 +135,7 @@ export class Phase {
       redisPerRequest: handled > 0 ? routeDelta(before, after, route, 'redis') / handled : null,
       cpuMsPerRequest: handled > 0 ? (after.cpuMicros - before.cpuMicros) / 1000 / handled : null,
       gcMsPerRequest: handled > 0 ? (after.gcMs - before.gcMs) / handled : null,
+      allocatedKbPerRequest: handled > 0 ? (after.allocatedBytes - before.allocatedBytes) / 1024 / handled : null,
       majorGcs: after.majorGcs - before.majorGcs,
       rssPeakMb,
       heapUsedMb: after.heapUsedBytes / 2 ** 20,
@@ -232,7 +233,8 @@ export class Phase {
     log(
       `${result.scenario} ${result.path} cost ${result.cost} c${result.connections}: ${fmt(result.rps)} req/s, p50 ${fmt(result.p50, 2)} ms, p99 ${fmt(result.p99, 2)} ms, max ${fmt(result.max, 1)} ms, ` +
         `errors ${result.errors}, DB ${fmt(result.dbPerRequest, 2)}/req, ` +
-        `CPU ${fmt(result.cpuMsPerRequest, 2)} ms/req (GC ${fmt(result.gcMsPerRequest, 3)} ms, ${result.majorGcs ?? '–'} major), RSS ≤ ${fmt(result.rssPeakMb, 0)} MB` +
+        `CPU ${fmt(result.cpuMsPerRequest, 2)} ms/req (GC ${fmt(result.gcMsPerRequest, 3)} ms, ${result.majorGcs ?? '–'} major), ` +
+        `heap allocated ${fmt(result.allocatedKbPerRequest, 1)} KB/req, RSS ≤ ${fmt(result.rssPeakMb, 0)} MB` +
         (result.heapTotalMb ? ` (heap ${fmt(result.heapUsedMb, 0)}/${fmt(result.heapTotalMb, 0)} MB)` : '') +
         ` [${statuses}]`,
     );

@@ -21,6 +21,8 @@ export interface ScenarioResult extends LoadResult {
   /** Server garbage-collection pauses per request sent, and the major collections during the run. */
   gcMsPerRequest?: number | null;
   majorGcs?: number;
+  /** V8 heap allocated per request sent (the probe's GC-profiler count), KB. */
+  allocatedKbPerRequest?: number | null;
   rssPeakMb: number;
   /** V8 heap (used / reserved) at the end of the scenario, to tell heap growth from other memory. */
   heapUsedMb?: number;
