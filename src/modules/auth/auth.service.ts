@@ -169,12 +169,9 @@ export class AuthService {
 
   /** Counts the attempt on one counter; a refusal is audited (with a trace of the name if no account). */
   private async admit(counter: LoginCounter, userId: string | null, name: string, client: ClientInfo): Promise<void> {
-    await this.loginProtection.admit(counter).catch((error: unknown) => {
-      if (error instanceof AppError && error.code === ErrorCode.RateLimited) {
-        this.events.publish(new LoginFailedEvent(userId, 'locked', client, this.trace(userId, name)));
-      }
-      throw error;
-    });
+    await this.loginProtection.admit(counter, () =>
+      this.events.publish(new LoginFailedEvent(userId, 'locked', client, this.trace(userId, name))),
+    );
   }
 
   /**

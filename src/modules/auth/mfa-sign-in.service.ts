@@ -73,12 +73,9 @@ export class MfaSignInService {
    */
   private async checkPassword(userId: string, password: string, client: ClientInfo): Promise<UserEntity> {
     const counter = this.loginProtection.accountCounter(userId);
-    await this.loginProtection.admit(counter).catch((error: unknown) => {
-      if (error instanceof AppError && error.code === ErrorCode.RateLimited) {
-        this.events.publish(new PasswordCheckFailedEvent(userId, 'locked', client));
-      }
-      throw error;
-    });
+    await this.loginProtection.admit(counter, () =>
+      this.events.publish(new PasswordCheckFailedEvent(userId, 'locked', client)),
+    );
     let user: UserEntity | null;
     let valid: boolean;
     try {

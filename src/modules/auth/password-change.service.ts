@@ -36,12 +36,9 @@ export class PasswordChangeService {
   async changePassword(auth: AuthContext, current: string, next: string, client: ClientInfo): Promise<void> {
     assertPasswordAllowed(next, this.config.get('auth', { infer: true }).passwordMinLength, 'newPassword');
     const counter = this.loginProtection.accountCounter(auth.userId);
-    await this.loginProtection.admit(counter).catch((error: unknown) => {
-      if (error instanceof AppError && error.code === ErrorCode.RateLimited) {
-        this.events.publish(new PasswordCheckFailedEvent(auth.userId, 'locked', client));
-      }
-      throw error;
-    });
+    await this.loginProtection.admit(counter, () =>
+      this.events.publish(new PasswordCheckFailedEvent(auth.userId, 'locked', client)),
+    );
     let user: Awaited<ReturnType<UsersService['getById']>>;
     let valid: boolean;
     try {

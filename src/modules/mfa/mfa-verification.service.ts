@@ -81,12 +81,9 @@ export class MfaVerificationService {
     const userId = await this.repository.liveChallengeUser(hash);
     if (!userId) throw invalidMfaCode();
     const counter = this.loginProtection.accountCounter(userId);
-    await this.loginProtection.admit(counter).catch((error: unknown) => {
-      if (error instanceof AppError && error.code === ErrorCode.RateLimited) {
-        this.events.publish(new LoginFailedEvent(userId, 'locked', client));
-      }
-      throw error;
-    });
+    await this.loginProtection.admit(counter, () =>
+      this.events.publish(new LoginFailedEvent(userId, 'locked', client)),
+    );
     let outcome: CodeOutcome | null;
     try {
       outcome = await this.db.transaction(async (manager) => {
@@ -125,12 +122,9 @@ export class MfaVerificationService {
     work: (manager: EntityManager) => Promise<void>,
   ): Promise<void> {
     const counter = this.loginProtection.accountCounter(userId);
-    await this.loginProtection.admit(counter).catch((error: unknown) => {
-      if (error instanceof AppError && error.code === ErrorCode.RateLimited) {
-        this.events.publish(new PasswordCheckFailedEvent(userId, 'locked', client));
-      }
-      throw error;
-    });
+    await this.loginProtection.admit(counter, () =>
+      this.events.publish(new PasswordCheckFailedEvent(userId, 'locked', client)),
+    );
     try {
       await this.db.transaction(async (manager) => {
         const checked = await this.checkCode(manager, userId, code);

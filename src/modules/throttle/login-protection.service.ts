@@ -115,8 +115,11 @@ export class LoginProtectionService implements OnApplicationShutdown {
     return `u.${this.identifierHash(name ?? '')}` as LoginCounter;
   }
 
-  /** Counts an attempt on this counter, or refuses it with 429 while the counter must wait. */
-  async admit(counter: LoginCounter): Promise<void> {
+  /**
+   * Counts an attempt on this counter, or refuses it with 429 while the counter must wait, after
+   * calling `onRefused` (where the caller records the lockout).
+   */
+  async admit(counter: LoginCounter, onRefused?: () => void): Promise<void> {
     if (!this.enabled) return;
     const [admitted, value] = await this.store.run(
       async (client) =>
@@ -133,6 +136,7 @@ export class LoginProtectionService implements OnApplicationShutdown {
       () => this.admitInMemory(counter),
     );
     if (admitted === 0) {
+      onRefused?.();
       throw new AppError(ErrorCode.RateLimited, 'Too many failed sign-ins for this account; wait and try again.', {
         retryAfter: Math.ceil(value / 1000),
       });
