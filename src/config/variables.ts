@@ -257,6 +257,11 @@ const schema = {
     }),
     poolMax: int('DB_POOL_MAX', { default: 20, min: 1, max: 1000, description: 'connection pool size' }),
     migrationsRun: bool('DB_MIGRATIONS_RUN', { default: true, description: 'apply pending migrations at start' }),
+    preparedStatements: bool('DB_PREPARED_STATEMENTS', {
+      default: true,
+      description:
+        'prepare repeated statements once per connection; false behind a pooler that cannot (PgBouncer before 1.21 in transaction mode)',
+    }),
     /** Read replicas for the reads that tolerate replication lag (src/database/read-replicas.ts). */
     readUrls: list('DATABASE_READ_URLS', {
       secret: true,

@@ -88,6 +88,7 @@ export function dataSourceOptions(config: DatabaseConfig, url: string): DataSour
     logging: false, // failures reach the exception filter, which logs what matters without SQL
     extra: {
       Client: BoundedClient,
+      preparedStatements: config.preparedStatements,
       max: config.poolMax,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       idleTimeoutMillis: 30_000,
@@ -112,7 +113,13 @@ export function migrationDataSourceOptions(config: DatabaseConfig, url: string):
 }
 
 /** What migrationDataSourceOptions sets instead of the request-time bounds (0 is "no limit" to PostgreSQL). */
-export const UNBOUNDED_STATEMENTS = { query_timeout: undefined, statement_timeout: 0, lock_timeout: 0 };
+export const UNBOUNDED_STATEMENTS = {
+  query_timeout: undefined,
+  statement_timeout: 0,
+  lock_timeout: 0,
+  // A migration changes the tables a statement prepared on the same connection would read.
+  preparedStatements: false,
+};
 
 const MIGRATION_LOCK_KEY = 7_411_001;
 
