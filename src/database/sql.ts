@@ -30,6 +30,38 @@ import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 export interface CteStatement {
   sql(first: number, forEachRowOf?: string): string;
   readonly params: readonly unknown[];
+  /** The same insert as one row (when it is a single-row INSERT), for a statement that writes many such rows at once. */
+  readonly row?: CteRow;
+}
+
+/** One row for `table`: its columns with their SQL types, and the row's values in that order. */
+export interface CteRow {
+  readonly table: string;
+  readonly columns: readonly (readonly [column: string, type: string])[];
+  readonly values: readonly unknown[];
+}
+
+/**
+ * The INSERT of many CteRows of one table and shape, as a CTE body: row k of `rows` is written once
+ * for each row of `forEachRowOf` whose column `n` is k (1-based), so only for the requests whose own
+ * change happened. Each column travels as one array parameter, numbered from `first`.
+ */
+export function insertRowsFor(
+  rows: readonly CteRow[],
+  first: number,
+  forEachRowOf: string,
+): { sql: string; params: unknown[] } {
+  const [{ table, columns }] = rows;
+  const names = columns.map(([column]) => column).join(', ');
+  const arrays = columns.map(([, type], i) => `$${first + i}::${type}[]`).join(', ');
+  const aliases = columns.map((_, i) => `c${i}`);
+  return {
+    sql: `INSERT INTO ${table} (${names})
+       SELECT ${aliases.map((alias) => `r.${alias}`).join(', ')}
+         FROM unnest(${arrays}) WITH ORDINALITY AS r(${aliases.join(', ')}, n)
+         JOIN ${forEachRowOf} ON ${forEachRowOf}.n = r.n`,
+    params: columns.map((_, i) => rows.map((row) => row.values[i])),
+  };
 }
 
 /** Anything that runs SQL: the DataSource, a transaction's EntityManager, or a QueryRunner. */

@@ -14,11 +14,13 @@ export type NewAuthEvent = Omit<AuthEventEntity, 'id'>;
 export class AuthEventsRepository {
   /** The columns a record fills (the identity column is the database's), as [column, property, type]. */
   private readonly columns: readonly [string, keyof NewAuthEvent, string][];
+  private readonly rowColumns: readonly (readonly [string, string])[];
 
   constructor(@InjectRepository(AuthEventEntity) private readonly events: Repository<AuthEventEntity>) {
     this.columns = events.metadata.columns
       .filter((column) => !column.isGenerated)
       .map((column) => [column.databaseName, column.propertyName as keyof NewAuthEvent, String(column.type)]);
+    this.rowColumns = this.columns.map(([column, , type]) => [column, type] as const);
   }
 
   async append(...events: NewAuthEvent[]): Promise<void> {
@@ -48,6 +50,7 @@ export class AuthEventsRepository {
         return `INSERT INTO auth_events (${names}) SELECT ${values} FROM ${forEachRowOf}`;
       },
       params,
+      row: { table: 'auth_events', columns: this.rowColumns, values: params },
     };
   }
 }

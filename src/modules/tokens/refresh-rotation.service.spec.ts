@@ -6,7 +6,7 @@ import { AppError, ErrorCode } from '../../common/errors/app-error';
 import { ClientInfo } from '../../common/events/domain-events';
 import type { StateCache } from '../cache/state-cache.service';
 import type { RefreshSessionsRepository, ReplacedTokenState } from './refresh-sessions.repository';
-import { RefreshRotationService } from './refresh-rotation.service';
+import { PreparedRefresh, RefreshRotationService } from './refresh-rotation.service';
 import { hashToken, sealForGrace } from './token-crypto';
 import { TokensService } from './tokens.service';
 
@@ -134,5 +134,75 @@ describe('RefreshRotationService.rotate', () => {
       findByReplacedToken: async () => replaced({ graceCiphertext: sealForGrace({}, 'someone-else', 'session-1') }),
     });
     await assert.rejects(rotation.rotate('old', client), (e: AppError) => e.code === ErrorCode.InvalidRefreshToken);
+  });
+});
+
+describe('RefreshRotationService.rotate, concurrent refreshes', () => {
+  /** A prepared refresh of its own session, as TokenRefreshService makes one. */
+  const prepared = (session: string): PreparedRefresh => ({
+    tokens: {
+      sessionId: session,
+      userId: `user-of-${session}`,
+      accessToken: `access-${session}`,
+      accessExpiresAt: new Date('2026-01-01T00:15:00Z'),
+      refreshToken: `refresh-${session}`,
+      refreshExpiresAt: new Date('2026-02-01T00:00:00Z'),
+    },
+    alongside: { sql: () => 'INSERT …', params: [], row: { table: 'auth_events', columns: [], values: [] } },
+  });
+  const rotatedFor = (sessionId: string) => ({
+    id: sessionId,
+    userId: 'u',
+    expiresAt: new Date(),
+    rotatedAt: new Date(),
+  });
+
+  /** Five refreshes at once: two find a free slot and go alone, the other three wait and go as one group. */
+  async function fiveAtOnce(rotateGroup: RefreshSessionsRepository['rotateGroup']) {
+    const alone: string[] = [];
+    const rotation = service({
+      rotate: async (_old, _new, _idle, extras) => {
+        alone.push(extras!.claimant!.sessionId);
+        return rotatedFor(extras!.claimant!.sessionId);
+      },
+      rotateGroup,
+    });
+    const outcomes = await Promise.allSettled(
+      ['s1', 's2', 's3', 's4', 's5'].map((s) => rotation.rotate(`token-${s}`, client, prepared(s))),
+    );
+    return { alone, outcomes };
+  }
+
+  it('rotates the refreshes that waited in one statement', async () => {
+    const grouped: string[][] = [];
+    const { alone, outcomes } = await fiveAtOnce(async (items) => {
+      grouped.push(items.map((item) => item.claimant.sessionId));
+      return items.map((item) => rotatedFor(item.claimant.sessionId));
+    });
+    assert.deepEqual(alone, ['s1', 's2']);
+    assert.deepEqual(grouped, [['s3', 's4', 's5']]);
+    assert.deepEqual(
+      outcomes.map((o) => o.status === 'fulfilled' && o.value.kind),
+      ['rotated', 'rotated', 'rotated', 'rotated', 'rotated'],
+    );
+  });
+
+  it("tries each refresh alone when PostgreSQL refused the group's statement for its rows (a deadlock)", async () => {
+    const { alone, outcomes } = await fiveAtOnce(async () => {
+      throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+    });
+    assert.deepEqual([...alone].sort(), ['s1', 's2', 's3', 's4', 's5']);
+    assert.ok(outcomes.every((o) => o.status === 'fulfilled' && o.value.kind === 'rotated'));
+  });
+
+  it('fails the whole group, without retrying, when the database is out of reach', async () => {
+    const { alone, outcomes } = await fiveAtOnce(async () => {
+      throw new Error('Connection terminated unexpectedly');
+    });
+    assert.deepEqual(alone, ['s1', 's2']);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['fulfilled', 'fulfilled', 'rejected', 'rejected', 'rejected'],
+    );
   });
 });

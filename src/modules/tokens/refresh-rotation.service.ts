@@ -5,12 +5,20 @@
 // (through TokensService, like every revocation).
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, ErrorCode } from '../../common/errors/app-error';
 import type { ClientInfo } from '../../common/events/domain-events';
+import { addRequestTiming, runOutsideRequests } from '../../common/request-context';
 import type { AuthConfig, LatchConfig } from '../../config/configuration';
 import type { CteStatement } from '../../database/sql';
-import { RefreshSessionsRepository, ReplacedTokenState, RotatedSession } from './refresh-sessions.repository';
+import { StatementGroups } from '../../database/statement-groups';
+import {
+  GroupedRotation,
+  RefreshSessionsRepository,
+  ReplacedTokenState,
+  RotatedSession,
+} from './refresh-sessions.repository';
 import {
   hashToken,
   newOpaqueToken,
@@ -48,6 +56,13 @@ export type RefreshOutcome =
   | { kind: 'replayed'; tokens: IssuedTokens }
   | { kind: 'reuse'; sessionId: string; userId: string };
 
+/**
+ * Prepared refreshes rotate in groups (src/database/statement-groups.ts): at most this many
+ * rotation statements at the database at once; refreshes arriving meanwhile go in the next one.
+ */
+const ROTATIONS_RUNNING = 2;
+const ROTATION_GROUP_MAX = 64;
+
 const GRACE_WAIT_STEP_MS = 20;
 const GRACE_WAIT_MAX_MS = 2000;
 
@@ -55,9 +70,26 @@ export function invalidRefreshToken(): AppError {
   return new AppError(ErrorCode.InvalidRefreshToken, 'The refresh token is invalid, expired or revoked.');
 }
 
+/**
+ * Whether PostgreSQL refused a group's statement because of its rows (a deadlock with another
+ * statement, a serialization failure, a constraint or a value): then nothing of it was written, and
+ * each refresh is tried alone, so one refresh's problem is never its group's. A timeout or a lost
+ * connection is not retried: it would only fail again, later.
+ */
+function refusedForItsRows(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^(40|23|22)/.test(code);
+}
+
 @Injectable()
 export class RefreshRotationService {
   private readonly auth: AuthConfig;
+  private readonly groups = new StatementGroups<GroupedRotation, RotatedSession | null>(
+    (items) => runOutsideRequests(() => this.rotateTogether(items)),
+    (item) => item.claimant.sessionId,
+    ROTATIONS_RUNNING,
+    ROTATION_GROUP_MAX,
+  );
 
   constructor(
     private readonly sessions: RefreshSessionsRepository,
@@ -102,6 +134,21 @@ export class RefreshRotationService {
   async rotate(presented: string, client: ClientInfo, prepared?: PreparedRefresh): Promise<RefreshOutcome> {
     const oldHash = hashToken(presented);
     const refreshToken = prepared?.tokens.refreshToken ?? newOpaqueToken();
+    const alongside = prepared?.alongside;
+    if (prepared && alongside?.row) {
+      const started = performance.now();
+      const session = await this.groups.submit({
+        oldHash,
+        newHash: hashToken(refreshToken),
+        claimant: { sessionId: prepared.tokens.sessionId, userId: prepared.tokens.userId },
+        graceCiphertext: this.keepsGracePairs ? this.seal(presented, prepared.tokens) : null,
+        alongside: { ...alongside, row: alongside.row },
+      });
+      // The group's statement ran outside any one request's context: each refresh counts its own wait.
+      addRequestTiming('db', performance.now() - started);
+      if (session) return { kind: 'rotated', session, refreshToken };
+      return this.resolveReplacedToken(presented, oldHash, client);
+    }
     const session = await this.sessions.rotate(
       oldHash,
       hashToken(refreshToken),
@@ -116,6 +163,20 @@ export class RefreshRotationService {
     );
     if (session) return { kind: 'rotated', session, refreshToken };
     return this.resolveReplacedToken(presented, oldHash, client);
+  }
+
+  /** One group's rotations: one statement for many, the single-refresh statement for one. */
+  private rotateTogether(items: GroupedRotation[]): Promise<RotatedSession | null>[] {
+    if (items.length === 1) return [this.rotateAlone(items[0])];
+    const together = this.sessions.rotateGroup(items, this.auth.refreshIdleTtl).catch((error: unknown) => {
+      if (refusedForItsRows(error)) return undefined;
+      throw error;
+    });
+    return items.map((item, i) => together.then((answers) => (answers ? answers[i] : this.rotateAlone(item))));
+  }
+
+  private rotateAlone(item: GroupedRotation): Promise<RotatedSession | null> {
+    return this.sessions.rotate(item.oldHash, item.newHash, this.auth.refreshIdleTtl, item);
   }
 
   /** Whether rememberForGrace() runs a statement (REFRESH_REUSE_GRACE_SECONDS > 0). */

@@ -6,7 +6,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ReadReplicas } from '../../database/read-replicas';
-import { CteStatement, pooled, Queryable, row, rows } from '../../database/sql';
+import { CteRow, CteStatement, insertRowsFor, pooled, Queryable, row, rows } from '../../database/sql';
 import type { RefreshSessionEntity } from './refresh-session.entity';
 
 type Session = RefreshSessionEntity;
@@ -30,6 +30,16 @@ export interface RotationExtras {
   graceCiphertext?: Buffer | null;
   /** Another module's insert, written once if the rotation happened. */
   alongside?: CteStatement;
+}
+
+/** One refresh's rotation in a group (rotateGroup): the session and user its token named, and its audit row. */
+export interface GroupedRotation {
+  oldHash: Buffer;
+  newHash: Buffer;
+  claimant: { sessionId: string; userId: string };
+  graceCiphertext: Buffer | null;
+  /** Another module's single-row insert (the audit row), written with the rotation. */
+  alongside: CteStatement & { row: CteRow };
 }
 
 export type SessionRow = Pick<Session, 'id' | 'createdAt' | 'lastUsedAt' | 'expiresAt' | 'userAgent' | 'ip'>;
@@ -87,6 +97,55 @@ export class RefreshSessionsRepository {
        SELECT id, user_id, expires_at, rotated_at FROM rotated`,
       [...params, ...(extras.alongside?.params ?? [])],
     ) as Promise<RotatedSession | null>;
+  }
+
+  /**
+   * rotate() with `extras` for many refreshes in one statement: each item rotates as it would alone
+   * (its token current, its session live and not idle, and the session and user it named), with its
+   * history row, sealed pair and `alongside` row (all of one table and shape) written only if it
+   * rotated. The items' tokens are distinct (StatementGroups keys on them). Answers in the items'
+   * order, null where an item did not rotate.
+   */
+  async rotateGroup(items: readonly GroupedRotation[], idleSeconds = 0): Promise<(RotatedSession | null)[]> {
+    const params: unknown[] = [
+      items.map((item) => item.oldHash),
+      items.map((item) => item.newHash),
+      items.map((item) => item.claimant.sessionId),
+      items.map((item) => item.claimant.userId),
+      items.map((item) => item.graceCiphertext),
+      idleSeconds,
+    ];
+    const alongside = insertRowsFor(
+      items.map((item) => item.alongside.row),
+      params.length + 1,
+      'rotated',
+    );
+    const rotated = await rows<Session & { n: string }, 'n' | 'id' | 'userId' | 'expiresAt' | 'rotatedAt'>(
+      this.hot,
+      `WITH input AS (
+         SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::uuid[], $4::uuid[], $5::bytea[])
+                WITH ORDINALITY AS i(old_hash, new_hash, session_id, user_id, grace, n)
+       ), rotated AS (
+         UPDATE refresh_sessions s
+            SET previous_token_hash = s.token_hash, token_hash = i.new_hash, rotated_at = now(),
+                last_used_at = now(), grace_ciphertext = i.grace
+           FROM input i
+          WHERE s.token_hash = i.old_hash AND s.id = i.session_id AND s.user_id = i.user_id
+            AND s.revoked_at IS NULL AND s.expires_at > now()
+            AND ($6::int = 0 OR coalesce(s.rotated_at, s.created_at) > now() - make_interval(secs => $6::int))
+          RETURNING i.n, i.old_hash, s.id, s.user_id, s.rotated_at,
+                    CASE WHEN $6::int > 0 THEN least(s.expires_at, now() + make_interval(secs => $6::int))
+                         ELSE s.expires_at END AS expires_at
+       ), remembered AS (
+         INSERT INTO refresh_token_history (token_hash, session_id)
+         SELECT old_hash, id FROM rotated
+       ), alongside AS (${alongside.sql})
+       SELECT n, id, user_id, expires_at, rotated_at FROM rotated`,
+      [...params, ...alongside.params],
+    );
+    const answers: (RotatedSession | null)[] = items.map(() => null);
+    for (const { n, ...session } of rotated) answers[Number(n) - 1] = session as RotatedSession;
+    return answers;
   }
 
   /** Keeps the sealed pair on the session while `currentHash` is still its token. */
