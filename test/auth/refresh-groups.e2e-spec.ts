@@ -4,7 +4,6 @@
 // racing duplicate, a 401 for a revoked session; and the group must really be one statement.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { DomainEvent } from '../../src/common/events/domain-events';
 import { LoggedIn, registerAndLogin } from '../factories/users';
@@ -74,12 +73,25 @@ describe('concurrent refreshes, grouped', () => {
 
     const scrape = (await statementsRun(t)) - (await statementsRun(t)); // what a scrape itself runs (≤ 0)
     const before = await statementsRun(t);
+    let received = 0;
+    const count = (): void => void (received += 1);
+    t.app.getHttpServer().on('request', count);
     const first = blockers.map((user) => t.api.post('/auth/refresh', { refreshToken: user.refreshToken }));
-    await sleep(200);
+    await eventually(
+      async () =>
+        (
+          await query(
+            t.databaseUrl,
+            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          )
+        ).length === 2,
+      { what: 'both rotations to wait on the held rows' },
+    );
     const rest = [raced, revoked!, ...live.slice(0, -2)].map((user) =>
       t.api.post('/auth/refresh', { refreshToken: user.refreshToken }),
     );
-    await sleep(500);
+    await eventually(() => received === 2 + rest.length, { what: 'every refresh to reach the server' });
+    t.app.getHttpServer().off('request', count);
     await lock.query('COMMIT');
     await lock.end();
     const [again, gone, ...answers] = await Promise.all([...rest, ...first]);
