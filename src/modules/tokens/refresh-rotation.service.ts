@@ -129,7 +129,8 @@ export class RefreshRotationService {
    * already issued for it (grace window), or a detected reuse (the session is then revoked and
    * RefreshReuseDetectedEvent and SessionRevokedEvent announced). With `prepared`, one statement
    * rotates only the session the new pair is for, keeps that pair for the grace window and writes
-   * `prepared.alongside`: the refresh's one round trip.
+   * `prepared.alongside`: the refresh's one round trip, which concurrent refreshes share when
+   * `prepared.alongside` can be written as one of many rows (rotateTogether).
    */
   async rotate(presented: string, client: ClientInfo, prepared?: PreparedRefresh): Promise<RefreshOutcome> {
     const oldHash = hashToken(presented);
@@ -142,7 +143,7 @@ export class RefreshRotationService {
         newHash: hashToken(refreshToken),
         claimant: { sessionId: prepared.tokens.sessionId, userId: prepared.tokens.userId },
         graceCiphertext: this.keepsGracePairs ? this.seal(presented, prepared.tokens) : null,
-        alongside: { ...alongside, row: alongside.row },
+        alongside: alongside as GroupedRotation['alongside'], // it has its row (checked above)
       });
       // The group's statement ran outside any one request's context: each refresh counts its own wait.
       addRequestTiming('db', performance.now() - started);

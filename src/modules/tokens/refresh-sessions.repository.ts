@@ -103,7 +103,7 @@ export class RefreshSessionsRepository {
    * rotate() with `extras` for many refreshes in one statement: each item rotates as it would alone
    * (its token current, its session live and not idle, and the session and user it named), with its
    * history row, sealed pair and `alongside` row (all of one table and shape) written only if it
-   * rotated. The items' tokens are distinct (StatementGroups keys on them). Answers in the items'
+   * rotated. The items' sessions are distinct (StatementGroups keys on them). Answers in the items'
    * order, null where an item did not rotate.
    */
   async rotateGroup(items: readonly GroupedRotation[], idleSeconds = 0): Promise<(RotatedSession | null)[]> {
