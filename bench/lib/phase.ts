@@ -9,6 +9,7 @@ import type { Durations } from './options';
 import type { ProbeSnapshot } from './probe';
 import { Child, LatchServer, readRss, ROOT, startBareFastify, startMinimalNest } from './processes';
 import {
+  allocatedKbPerRequest,
   CostBaselines,
   fmt,
   PhaseInfo,
@@ -112,7 +113,7 @@ export class Phase {
       await settle();
       await this.quiesce(route);
     }
-    const before = await this.server.snapshot();
+    const before = await this.server.snapshot(true);
     const windowStart = Date.now();
     const sampler = this.rssSampler();
     await this.profile('start');
@@ -135,7 +136,7 @@ export class Phase {
       redisPerRequest: handled > 0 ? routeDelta(before, after, route, 'redis') / handled : null,
       cpuMsPerRequest: handled > 0 ? (after.cpuMicros - before.cpuMicros) / 1000 / handled : null,
       gcMsPerRequest: handled > 0 ? (after.gcMs - before.gcMs) / handled : null,
-      allocatedKbPerRequest: handled > 0 ? (after.allocatedBytes - before.allocatedBytes) / 1024 / handled : null,
+      allocatedKbPerRequest: allocatedKbPerRequest(before, after),
       majorGcs: after.majorGcs - before.majorGcs,
       rssPeakMb,
       heapUsedMb: after.heapUsedBytes / 2 ** 20,

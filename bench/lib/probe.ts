@@ -12,9 +12,14 @@
 // after-response work it started (event listeners), counts for that route; one made by timers
 // started at boot (cron, outbox polling) counts as background ("").
 // - process CPU (all threads, so bcrypt on the libuv pool counts) and event-loop delay;
-// - bytes allocated on the V8 heap: the growth of the used heap between collections, read from
-//   V8's GC profiler (every collection's heap before and after it). Unlike CPU time it hardly
-//   depends on what else the machine is doing, so it can compare request paths a few per cent apart.
+// - bytes allocated on the V8 heap per request: the growth of the used heap between collections,
+//   read from V8's GC profiler (every collection's heap before and after it), over a sample: the
+//   first ALLOCATION_WINDOW_GCS collections after a snapshot that asks for it (a scenario's start),
+//   divided by the requests started in that window.
+//   Unlike CPU time it hardly depends on what else the machine is doing, so it can compare request
+//   paths a few per cent apart. The sample is bounded because the profiler keeps its record in the
+//   server's native memory (about 2 KB per collection) until it is stopped and collected: left on
+//   for whole scenarios it grew by 100 to 200 MB under fast load, all of it in the server's RSS peak.
 // With `--profile`, it also records a V8 CPU profile of each measured scenario on request.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { subscribe } from 'node:diagnostics_channel';
@@ -43,8 +48,9 @@ export interface ProbeSnapshot {
   eventLoopDelayMaxMs: number;
   heapUsedBytes: number;
   heapTotalBytes: number;
-  /** Bytes allocated on the V8 heap so far (since the probe loaded). */
+  /** Bytes allocated on the V8 heap in the sampled windows so far, and the requests started in them. */
   allocatedBytes: number;
+  allocationRequests: number;
   /** Garbage collections so far: pause time and count, minor (scavenges) and major (mark-compacts). */
   gcMs: number;
   minorGcs: number;
@@ -52,13 +58,17 @@ export interface ProbeSnapshot {
 }
 
 export type ProbeRequest =
-  { type: 'snapshot' } | { type: 'gc' } | { type: 'profile-start' } | { type: 'profile-stop'; file: string };
+  | { type: 'snapshot'; sampleAllocation?: boolean }
+  | { type: 'gc' }
+  | { type: 'profile-start' }
+  | { type: 'profile-stop'; file: string };
 
 const counters = { pgQueries: 0, redisCommands: 0 };
 const gc = { gcMs: 0, minorGcs: 0, majorGcs: 0 };
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
     gc.gcMs += entry.duration;
+    allocation.collections += 1;
     const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
     if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.minorGcs += 1;
     else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.majorGcs += 1;
@@ -71,27 +81,47 @@ interface GcHeapStatistics {
 }
 
 /**
- * Allocation so far: between two collections the used heap grows only by allocation, so it is the
- * sum of each collection's used heap before it less the previous one's after it, plus the growth
+ * Allocation in a window: between two collections the used heap grows only by allocation, so it is
+ * the sum of each collection's used heap before it less the previous one's after it, plus the growth
  * since the last. (Memory a major collection frees is swept lazily, shrinking the used heap between
  * collections; that window's allocation is then undercounted, by at most what was swept.)
+ * A window opens at a snapshot that asks for one and closes at the next snapshot or after
+ * ALLOCATION_WINDOW_GCS collections (about 2 s of the fastest scenario; a bcrypt-bound one never gets
+ * there), so at most that many are on record.
  */
-const allocation = { bytes: 0, lastUsed: getHeapStatistics().used_heap_size, profiler: new GCProfiler() };
-allocation.profiler.start();
+const ALLOCATION_WINDOW_GCS = 200;
+const allocation = {
+  bytes: 0,
+  requests: 0,
+  collections: 0,
+  lastUsed: 0,
+  profiler: undefined as GCProfiler | undefined,
+};
 
-function allocatedBytes(): number {
+/** Adds the open window's allocation so far to the total and closes it. */
+function closeAllocationWindow(): void {
+  if (!allocation.profiler) return;
   const report = allocation.profiler.stop() as { statistics?: GcHeapStatistics[] } | undefined;
+  allocation.profiler = undefined;
   for (const collection of report?.statistics ?? []) {
     allocation.bytes += Math.max(0, collection.beforeGC.heapStatistics.usedHeapSize - allocation.lastUsed);
     allocation.lastUsed = collection.afterGC.heapStatistics.usedHeapSize;
   }
-  const used = getHeapStatistics().used_heap_size;
-  allocation.bytes += Math.max(0, used - allocation.lastUsed);
-  allocation.lastUsed = used;
+  allocation.bytes += Math.max(0, getHeapStatistics().used_heap_size - allocation.lastUsed);
+}
+
+function openAllocationWindow(): void {
+  closeAllocationWindow();
+  allocation.collections = 0;
+  allocation.lastUsed = getHeapStatistics().used_heap_size;
   allocation.profiler = new GCProfiler();
   allocation.profiler.start();
-  return allocation.bytes;
 }
+
+// Closes a window once it has its sample of collections (the observer above counts them).
+setInterval(() => {
+  if (allocation.profiler && allocation.collections >= ALLOCATION_WINDOW_GCS) closeAllocationWindow();
+}, 100).unref();
 
 const routes = new Map<string, RouteCounts>();
 const statements = new Map<string, number>();
@@ -99,6 +129,7 @@ const origin = new AsyncLocalStorage<string>();
 subscribe('http.server.request.start', (message) => {
   const { request } = message as { request: { method?: string; url?: string } };
   origin.enterWith(`${request.method ?? '?'} ${(request.url ?? '').split('?')[0]}`);
+  if (allocation.profiler) allocation.requests += 1;
 });
 
 function count(kind: 'pg' | 'redis'): string {
@@ -158,7 +189,7 @@ countCalls(ioredis?.default ?? ioredis, 'sendCommand', 'redis');
 const eventLoopDelay = monitorEventLoopDelay({ resolution: 10 });
 eventLoopDelay.enable();
 
-function snapshot(): ProbeSnapshot {
+function snapshot(sampleAllocation = false): ProbeSnapshot {
   const cpu = process.cpuUsage();
   const memory = process.memoryUsage();
   const result: ProbeSnapshot = {
@@ -171,8 +202,13 @@ function snapshot(): ProbeSnapshot {
     eventLoopDelayMaxMs: eventLoopDelay.max / 1e6,
     heapUsedBytes: memory.heapUsed,
     heapTotalBytes: memory.heapTotal,
-    allocatedBytes: allocatedBytes(),
+    allocatedBytes: 0,
+    allocationRequests: 0,
   };
+  closeAllocationWindow();
+  result.allocatedBytes = allocation.bytes;
+  result.allocationRequests = allocation.requests;
+  if (sampleAllocation) openAllocationWindow();
   eventLoopDelay.reset();
   return result;
 }
@@ -187,7 +223,7 @@ function post(method: string): Promise<any> {
 }
 
 async function handle(message: ProbeRequest): Promise<unknown> {
-  if (message.type === 'snapshot') return snapshot();
+  if (message.type === 'snapshot') return snapshot(message.sampleAllocation);
   if (message.type === 'gc') {
     // A full collection through the inspector, to tell live memory from garbage V8 has not collected yet.
     const session = new Session();

@@ -158,8 +158,9 @@ export class LatchServer extends Child {
     });
   }
 
-  snapshot(): Promise<ProbeSnapshot> {
-    return this.ask<ProbeSnapshot>({ type: 'snapshot' });
+  /** The probe's counters; `sampleAllocation` starts its heap-allocation sample (probe.ts). */
+  snapshot(sampleAllocation = false): Promise<ProbeSnapshot> {
+    return this.ask<ProbeSnapshot>({ type: 'snapshot', sampleAllocation });
   }
 
   /** Forces a full garbage collection, then answers a snapshot. */
