@@ -14,8 +14,9 @@
 // 4. Batched maintenance (cleanup, retention) goes through `deleteBatch()` / `updateBatch()`.
 //    The statement of the hottest path (a refresh's) goes to the DataSource's pg pool itself
 //    (`pooled()`): the same connections and bounds, without a TypeORM query runner per statement.
-//    A lookup on a critical path that the query builder would make several times dearer than the
-//    statement itself is written as a statement too (the sign-in's account lookup, UsersRepository).
+//    A statement every sign-in makes, which the query builder would make several times dearer
+//    than the statement itself, is written as a statement too (the account lookup and the
+//    last-login stamp, UsersRepository).
 // 5. Schema changes only through a new migration (src/database/migrations), never an edited one.
 
 import type { Pool } from 'pg';

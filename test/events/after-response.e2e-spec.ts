@@ -5,6 +5,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { DomainEvent, LoginFailedEvent, LoginSucceededEvent } from '../../src/common/events/domain-events';
 import { DomainEvents } from '../../src/common/events/domain-events.service';
 import { AfterResponse, BeforeResponse } from '../../src/common/events/listener.decorators';
+import { UsersService } from '../../src/modules/users/users.service';
 import { login, registerUser } from '../factories/users';
 import { createTestApp, TestApp } from '../utils/create-test-app';
 import { query } from '../utils/database';
@@ -254,6 +255,37 @@ describe('after-response work', () => {
     } finally {
       probe.beforeLoginFailed = undefined;
     }
+  });
+
+  it("stamps the last login after the response: forward only, the profile's updated_at untouched, shown by /users/me", async () => {
+    const user = await registerUser(t.api);
+    const stamps = () =>
+      query<{ last_login_at: Date | null; updated_at: Date }>(
+        t.databaseUrl,
+        'SELECT last_login_at, updated_at FROM users WHERE id = $1',
+        [user.id],
+      );
+    const [registered] = await stamps();
+    assert.equal(registered.last_login_at, null);
+    const before = Date.now();
+    const session = await login(t.api, user);
+    await eventually(async () => (await stamps())[0].last_login_at !== null, { what: 'the last-login stamp' });
+    const [stamped] = await stamps();
+    assert.ok(stamped.last_login_at!.getTime() >= before - 1000, "the stamp is the login's time");
+    assert.equal(stamped.updated_at.getTime(), registered.updated_at.getTime(), 'a login is not a profile change');
+    await eventually(
+      async () =>
+        (await t.api.get('/users/me', { token: session.accessToken })).body.lastLoginAt ===
+        stamped.last_login_at!.toISOString(),
+      { what: '/users/me to show the stamp' },
+    );
+
+    // A stamp that arrives late (an older login's, after a newer one's) never moves it back.
+    await t.app.get(UsersService).stampLastLogin(user.id, new Date(stamped.last_login_at!.getTime() - 60_000));
+    assert.equal((await stamps())[0].last_login_at!.getTime(), stamped.last_login_at!.getTime());
+    const later = new Date(stamped.last_login_at!.getTime() + 60_000);
+    await t.app.get(UsersService).stampLastLogin(user.id, later);
+    assert.equal((await stamps())[0].last_login_at!.getTime(), later.getTime());
   });
 
   it('waits for pending listener work when the application closes', async () => {
