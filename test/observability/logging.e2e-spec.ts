@@ -94,4 +94,16 @@ describe('slow requests', () => {
     assert.ok(timing.bcryptMs > 0);
     assert.equal(warning.userId, user.id);
   });
+
+  it('times the handler of a request without a body too (its route has no preHandler pass)', async () => {
+    const user = await registerAndLogin(t.api);
+    const requestId = `slow-get-${randomBytes(6).toString('hex')}`;
+    const res = await t.api.get('/users/me', { token: user.accessToken, headers: { 'x-request-id': requestId } });
+    assert.equal(res.status, 200);
+    const warning = logs.forRequest(requestId).find((line) => line.level === 'warn');
+    assert.ok(warning, 'a warning for the slow read');
+    const timing = warning.timing as Record<string, number>;
+    assert.ok(timing.handlerMs !== undefined && timing.handlerMs <= timing.totalMs, JSON.stringify(timing));
+    assert.equal(warning.userId, user.id, 'the guard ran inside the request context');
+  });
 });

@@ -3,15 +3,17 @@
 // - onRequest: opens the context (request id, timings, the caller once known), starts the
 //   request's deadline (request-deadline.ts), sets the X-Request-Id header, then runs the rest of
 //   the request inside the context;
-// - preHandler: re-enters the context for the handler (body parsing runs outside it) and marks
-//   when the handler starts;
+// - preHandler, only on routes that take a body: re-enters the context for the handler (body
+//   parsing runs outside it) and marks when the handler starts. A request without a body (GET,
+//   HEAD) has nothing parsed between its first hook and its handler, so its handler starts in
+//   onRequest, and its route has no preHandler pass at all (Fastify skips an empty one);
 // - onSend: sends no response before the durable work its domain events started has settled (at
 //   most HOLD_MAX_MS), then runs the send steps others registered (Server-Timing, Connection:
 //   close while shutting down) — synchronously, without a promise, when nothing is held.
 // Other parts add steps through requestScopeOf(fastify) rather than hooks of their own, so a
 // request pays one hook per phase.
 import { Logger } from '@nestjs/common';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import {
   bindRequestContext,
@@ -54,6 +56,13 @@ export function requestScopeOf(fastify: FastifyInstance): RequestScope | undefin
 
 type AuthenticatedRequest = FastifyRequest & { user?: { userId?: unknown; sessionId?: unknown } };
 
+/** The methods whose body Fastify never parses (its own list of bodyless methods). */
+const BODYLESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'TRACE']);
+
+function takesBody(method: RouteOptions['method']): boolean {
+  return (Array.isArray(method) ? method : [method]).some((m) => !BODYLESS_METHODS.has(m));
+}
+
 export function installRequestScope(fastify: FastifyInstance): RequestScope {
   const handlerSteps: HandlerStep[] = [];
   const sendSteps: SendStep[] = [];
@@ -64,28 +73,43 @@ export function installRequestScope(fastify: FastifyInstance): RequestScope {
   scopes.set(fastify, scope);
   fastify.decorateRequest(REQUEST_CONTEXT_PROPERTY, null);
 
+  const startHandler = (request: FastifyRequest, context: RequestContext): void => {
+    context.handlerStartedAt = performance.now();
+    for (const step of handlerSteps) step(request, context);
+  };
+
   fastify.addHook('onRequest', (request, reply, done) => {
     const context = newRequestContext(requestIdFrom(request.headers[REQUEST_ID_HEADER]));
     context.carrier = request as AuthenticatedRequest;
     bindRequestContext(request, context);
     armRequestDeadline(reply, context);
     void reply.header(REQUEST_ID_HEADER, context.requestId);
-    runInRequestContext(context, done);
+    if (!BODYLESS_METHODS.has(request.method)) return runInRequestContext(context, done);
+    runInRequestContext(context, () => {
+      startHandler(request, context);
+      done();
+    });
   });
 
   // Body parsing runs outside the context it was started in, so the handler (guards included)
-  // is re-entered into it here.
-  fastify.addHook('preHandler', (request, _reply, done) => {
+  // is re-entered into it here: a preHandler on each route that takes a body, none on the others.
+  const enterHandler = (request: FastifyRequest, _reply: FastifyReply, done: () => void): void => {
     const context = requestContextOf(request);
-    if (!context) return done();
-    context.handlerStartedAt = performance.now();
+    // No context, or a bodyless request on a route that also takes bodies: started in onRequest.
+    if (!context || context.handlerStartedAt !== undefined) return done();
     const enter = (): void => {
-      for (const step of handlerSteps) step(request, context);
+      startHandler(request, context);
       done();
     };
-    // Without a body nothing ran outside the context: no need to enter it again.
+    // An empty body is not parsed: nothing ran outside the context, no need to enter it again.
     if (currentRequestContext() === context) enter();
     else runInRequestContext(context, enter);
+  };
+  fastify.addHook('onRoute', (route) => {
+    if (!takesBody(route.method)) return;
+    const own =
+      route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
+    route.preHandler = [enterHandler, ...own];
   });
 
   const finish = (request: FastifyRequest, reply: FastifyReply, context: RequestContext): void => {
