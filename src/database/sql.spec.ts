@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
+import type { DataSource } from 'typeorm';
 import type { RefreshSessionEntity } from '../modules/tokens/refresh-session.entity';
-import { deleteBatch, row, rows, updateBatch } from './sql';
+import { deleteBatch, pooled, row, rows, updateBatch } from './sql';
 
 function fake(answer: unknown) {
   const calls: { sql: string; params: unknown[] }[] = [];
@@ -37,5 +39,22 @@ describe('sql helpers', () => {
         params: [10],
       },
     ]);
+  });
+  it('survives a connection lost while its pooled statement runs, and hands the pool the error', async () => {
+    const lost = new Error('Connection terminated unexpectedly');
+    const released: (Error | undefined)[] = [];
+    // A checked-out pg client: the pool has taken its own 'error' listener off; pg emits 'error' and
+    // rejects the statement when the connection ends under it.
+    const client = Object.assign(new EventEmitter(), {
+      query: () => {
+        client.emit('error', lost); // throws if nobody listens, as it would crash the server
+        return Promise.reject(lost);
+      },
+      release: (error?: Error) => void released.push(error),
+    });
+    const db = { driver: { master: { connect: () => Promise.resolve(client) } } } as unknown as DataSource;
+    await assert.rejects(pooled(db).query('SELECT 1', []), lost);
+    assert.deepEqual(released, [lost], 'the client is released with the error, so the pool drops it');
+    assert.equal(client.listenerCount('error'), 0, 'no listener is left on a client back in the pool');
   });
 });

@@ -86,11 +86,20 @@ export function pooled(db: DataSource): Queryable {
       // of whichever request released the connection, so its time and round trip would be counted
       // in that request's context (Server-Timing, the metrics) instead of this one's.
       const client = await ((db.driver as PostgresDriver).master as Pool).connect();
+      // The pool listens for a connection's 'error' only while it is idle: one lost while this
+      // statement runs (PostgreSQL gone, a proxy cut) emits it here, and unheard it would crash the
+      // process. The statement's own rejection carries the error; release(error) drops the client.
+      let lost: Error | undefined;
+      const onError = (error: Error): void => {
+        lost = error;
+      };
+      client.on('error', onError);
       try {
         return (await client.query(sql, params)).rows;
       } finally {
+        client.removeListener('error', onError);
         // A connection that timed out is already marked unusable (BoundedClient): the pool drops it.
-        client.release();
+        client.release(lost);
       }
     },
   };
