@@ -71,13 +71,13 @@ export function splitRoundTrips(all: StatementCount[]): {
   };
 }
 
-/** Round trips caused by one route between two snapshots. */
 /** Heap allocated per request in the probe's sampled windows between two snapshots (probe.ts). */
 export function allocatedKbPerRequest(before: ProbeSnapshot, after: ProbeSnapshot): number | null {
   const requests = after.allocationRequests - before.allocationRequests;
   return requests > 0 ? (after.allocatedBytes - before.allocatedBytes) / 1024 / requests : null;
 }
 
+/** Round trips caused by one route between two snapshots. */
 export function routeDelta(before: ProbeSnapshot, after: ProbeSnapshot, route: string, kind: 'pg' | 'redis'): number {
   return (after.routes[route]?.[kind] ?? 0) - (before.routes[route]?.[kind] ?? 0);
 }

@@ -40,6 +40,7 @@ describe('sql helpers', () => {
       },
     ]);
   });
+
   it('survives a connection lost while its pooled statement runs, and hands the pool the error', async () => {
     const lost = new Error('Connection terminated unexpectedly');
     const released: (Error | undefined)[] = [];

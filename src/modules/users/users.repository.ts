@@ -1,8 +1,9 @@
 // Users table access with intent-named methods; unique violations become domain errors here.
-// Plain CRUD, so TypeORM's Repository API (src/database/sql.ts, rule 2), except the account lookup
-// every sign-in makes before its password check: that one is a plain statement built once, read
-// through rows() (rule 3), because TypeORM's query builder cost two to three times the statement's
-// own CPU on the sign-in's critical path (0.17–0.35 ms against 0.08–0.14 per lookup, docs/benchmarks.md).
+// Plain CRUD, so TypeORM's Repository API (src/database/sql.ts, rule 2), except the two statements
+// every sign-in makes: the account lookup before its password check, a plain statement built once
+// and read through rows() (rule 3), because TypeORM's query builder cost two to three times the
+// statement's own CPU on the sign-in's critical path (0.17–0.35 ms against 0.08–0.14 per lookup,
+// docs/benchmarks.md); and the last-login stamp after the response, one statement on the pool.
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, QueryFailedError, Repository } from 'typeorm';
