@@ -1,4 +1,4 @@
-// `npm run bench [-- --smoke] [-- --only=login,me] [-- --costs=12,10] [-- --profile]`
+// `npm run bench [-- --smoke] [-- --only=login,me] [-- --costs=12,10] [-- --profile] [-- --memory]`
 // `node .build/bench/run.js --render=bench/results/<time>.json` prints an earlier run again.
 // Starts the built service in production mode (rate limits off) as a child process, seeds it,
 // drives it over loopback with autocannon from this process, measures the baselines in the same

@@ -1,4 +1,4 @@
-// The command line (`--smoke`, `--only=`, `--costs=`, `--profile`) and the time each step gets.
+// The command line (`--smoke`, `--only=`, `--costs=`, `--profile`, `--memory`) and the time each step gets.
 
 export interface Options {
   smoke: boolean;
@@ -6,6 +6,8 @@ export interface Options {
   only: Set<string>;
   costs: number[];
   profile: boolean;
+  /** Where the server's memory is after each scenario (lib/memory-map.ts). */
+  memory: boolean;
 }
 
 export function parseArgs(argv: string[], names: readonly string[]): Options {
@@ -20,7 +22,7 @@ export function parseArgs(argv: string[], names: readonly string[]): Options {
   // default 12 (every scenario) and 10 (the bcrypt-bound ones, to compare with other services).
   const costs = (value('costs') ?? (smoke ? '10' : '12,10')).split(',').map(Number);
   if (costs.some((c) => !Number.isInteger(c) || c < 10 || c > 15)) throw new Error('--costs: bcrypt costs 10 to 15');
-  return { smoke, only: new Set(only), costs, profile: argv.includes('--profile') };
+  return { smoke, only: new Set(only), costs, profile: argv.includes('--profile'), memory: argv.includes('--memory') };
 }
 
 export type Durations = ReturnType<typeof durations>;

@@ -104,12 +104,15 @@ export function shippedNodeFlags(): string[] {
 
 /**
  * The environment the image sets for memory besides NODE_OPTIONS (the Dockerfile's runtime
- * MALLOC_ARENA_MAX, which deploy/configmap.yaml repeats), so the bench measures what ships.
+ * MALLOC_* settings for glibc, which deploy/configmap.yaml repeats), so the bench measures what
+ * ships.
  */
 export function shippedEnv(): Record<string, string> {
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-  const arenas = /^\s+MALLOC_ARENA_MAX=(\d+)/m.exec(dockerfile.slice(dockerfile.lastIndexOf('FROM ')))?.[1];
-  return arenas ? { MALLOC_ARENA_MAX: arenas } : {};
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf('FROM '));
+  return Object.fromEntries(
+    [...runtime.matchAll(/^\s+(MALLOC_[A-Z_]+)=(\d+)/gm)].map(([, name, value]) => [name, value]),
+  );
 }
 
 export interface LatchStartOptions {

@@ -14,6 +14,7 @@ import { log } from './http';
 import { MailSink, startMailSink } from './mail-sink';
 import { durations, Options } from './options';
 import { Phase } from './phase';
+import { describeMemoryMap, readMemoryMap } from './memory-map';
 import { Child, LatchServer, readRss, ROOT, shippedEnv, shippedNodeFlags } from './processes';
 import { CostBaselines, fmt, PhaseInfo, RunReport, statementDeltas } from './results';
 import { seedPhase } from './seed';
@@ -74,7 +75,9 @@ export class BenchRunner {
       serverNodeOptions: process.env.BENCH_SERVER_NODE_OPTIONS
         ? `NODE_OPTIONS=${process.env.BENCH_SERVER_NODE_OPTIONS} (BENCH_SERVER_NODE_OPTIONS, not what ships)`
         : `${this.nodeFlags.join(' ')} (as npm start and the image)`,
-      serverMallocArenaMax: process.env.MALLOC_ARENA_MAX ?? shippedEnv().MALLOC_ARENA_MAX ?? 'glibc default',
+      serverMalloc: Object.entries(this.serverMalloc())
+        .map(([name, value]) => `${name}=${value}`)
+        .join(' '),
       loadGenerator: 'autocannon 9, closed loop, pipelining 1, in the bench process',
     });
     for (const [index, cost] of this.options.costs.entries()) {
@@ -82,8 +85,17 @@ export class BenchRunner {
     }
   }
 
+  /** The image's glibc malloc settings, each replaced by the bench's own environment where it sets one. */
+  private serverMalloc(): Record<string, string> {
+    const malloc = shippedEnv();
+    for (const [key, value] of Object.entries(process.env)) {
+      if (key.startsWith('MALLOC_') && value !== undefined) malloc[key] = value;
+    }
+    return malloc;
+  }
+
   private serverEnv(cost: number, database: BenchDatabase, dataDir: string): Record<string, string> {
-    // The image's MALLOC_ARENA_MAX unless the bench's own environment sets it.
+    // The image's malloc settings unless the bench's own environment sets them.
     const env: Record<string, string> = shippedEnv();
     for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
     Object.assign(env, {
@@ -150,7 +162,10 @@ export class BenchRunner {
         },
       });
       for (const scenario of SCENARIOS) {
-        if ((first || scenario.everyCost) && selected(scenario, this.options.only)) await scenario.run(phase);
+        if ((first || scenario.everyCost) && selected(scenario, this.options.only)) {
+          await scenario.run(phase);
+          if (this.options.memory) await this.memoryAfter(server, scenario.name);
+        }
       }
       info.rssPeakMb = readRss(server.pid).peakMb;
       await sleep(this.d.settleAfterLoadSec * 1000);
@@ -173,6 +188,22 @@ export class BenchRunner {
       await rm(dataDir, { recursive: true, force: true });
       await database.drop();
     }
+  }
+
+  /**
+   * `--memory`: the server's memory right after a scenario and once it has been quiet for as long
+   * as the run settles at its end, split by kind (lib/memory-map.ts).
+   */
+  private async memoryAfter(server: LatchServer, scenario: string): Promise<void> {
+    const heap = await server.snapshot();
+    const rss = readRss(server.pid).rssMb;
+    await sleep(this.d.settleAfterLoadSec * 1000);
+    const map = readMemoryMap(server.pid);
+    log(
+      `  memory after ${scenario}: RSS ${fmt(rss, 1)} MB, ${fmt(readRss(server.pid).rssMb, 1)} MB ${this.d.settleAfterLoadSec} s later ` +
+        `(V8 heap ${fmt(heap.heapTotalBytes / 2 ** 20, 1)} MB at the end of the scenario)` +
+        (map ? `: ${describeMemoryMap(map)}` : ''),
+    );
   }
 
   /** RSS idle after start, and the round trips the server makes on its own over 2 s. */
