@@ -41,6 +41,19 @@ describe('idle collector', () => {
     assert.equal(state.calls.length, 0);
   });
 
+  it('collects after a load that grew the heap as much as a login storm leaves (about 14 MB)', () => {
+    const { state, collector } = harness({ heap: 80 * MB, busy: 0 });
+    collector.collect();
+    state.now += MIN_INTERVAL_MS;
+    state.busy = 0.9;
+    collector.tick();
+    state.busy = 0.01;
+    state.heap = 50 * MB + 14 * MB;
+    let collected = false;
+    for (let i = 0; i < QUIET_TICKS; i++) collected = collector.tick();
+    assert.equal(collected, true);
+  });
+
   it('after collect(), waits for the heap to grow before collecting again', () => {
     const { state, collector } = harness({ heap: 80 * MB, busy: 0 });
     collector.collect();
