@@ -18,11 +18,13 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 FROM ${NODE_IMAGE} AS runtime
 # NODE_OPTIONS: the heap budget, the same flags `npm start` passes and deploy/configmap.yaml sets;
 # MALLOC_ARENA_MAX: two glibc malloc arenas instead of up to eight per core, fewer half-empty
-# arenas resident (docs/operations.md, "Memory"). Override either with `-e ...`. The compiler
+# arenas resident; MALLOC_TRIM_THRESHOLD_: glibc gives freed memory back above 128 KB instead of
+# keeping what a load grew (docs/operations.md, "Memory"). Override any of them with `-e ...`. The compiler
 # flags of `npm start` are not allowed in NODE_OPTIONS, so CMD passes them.
 ENV NODE_ENV=production \
     NODE_OPTIONS="--max-old-space-size=192 --max-semi-space-size=4 --expose-gc" \
     MALLOC_ARENA_MAX=2 \
+    MALLOC_TRIM_THRESHOLD_=131072 \
     PORT=3000 \
     HOST=0.0.0.0 \
     DATA_DIR=/app/.data

@@ -1,9 +1,9 @@
 // The memory flags ship in three places that must agree (docs/operations.md, "Memory"): the flags
 // of `npm start`; the image, which sets those allowed in NODE_OPTIONS there (the heap budget) and
 // passes the rest (V8's compiler-tier and pretenuring flags) on its CMD; and deploy/configmap.yaml's NODE_OPTIONS, which
-// replaces the image's. The image and the ConfigMap also agree on MALLOC_ARENA_MAX. The bench starts
-// the server with the `npm start` flags and the image's MALLOC_ARENA_MAX (bench/lib/processes.ts,
-// shippedNodeFlags, shippedEnv).
+// replaces the image's. The image and the ConfigMap also agree on glibc's MALLOC_* settings. The
+// bench starts the server with the `npm start` flags and the image's MALLOC_* settings
+// (bench/lib/processes.ts, shippedNodeFlags, shippedEnv).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,10 +45,12 @@ describe('memory flags', () => {
     assert.equal(/^\s+NODE_OPTIONS: (.+)$/m.exec(read('deploy/configmap.yaml'))?.[1].trim(), nodeOptionsFlags());
   });
 
-  it('the image and deploy/configmap.yaml set the same MALLOC_ARENA_MAX', () => {
+  it('the image and deploy/configmap.yaml set the same glibc malloc settings: two arenas, a 128 KB trim threshold', () => {
     const dockerfile = read('Dockerfile');
-    const image = /^\s+MALLOC_ARENA_MAX=(\d+)/m.exec(dockerfile.slice(dockerfile.lastIndexOf('FROM ')))?.[1];
-    assert.ok(image, 'the runtime stage sets MALLOC_ARENA_MAX');
-    assert.equal(/^\s+MALLOC_ARENA_MAX: '(\d+)'$/m.exec(read('deploy/configmap.yaml'))?.[1], image);
+    const settings = (text: string, pattern: RegExp): Record<string, string> =>
+      Object.fromEntries([...text.matchAll(pattern)].map(([, name, value]) => [name, value]));
+    const image = settings(dockerfile.slice(dockerfile.lastIndexOf('FROM ')), /^\s+(MALLOC_[A-Z_]+)=(\d+)/gm);
+    assert.deepEqual(image, { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072' });
+    assert.deepEqual(settings(read('deploy/configmap.yaml'), /^\s+(MALLOC_[A-Z_]+): '(\d+)'$/gm), image);
   });
 });
