@@ -5,6 +5,7 @@ import { Logger } from '@nestjs/common';
 import { bootstrapLogger as logger, createApp } from './bootstrap';
 import { ConfigError } from './config/env';
 import { loadConfig } from './config/configuration';
+import { requestsInFlight } from './common/lifecycle/request-deadline';
 import { startIdleCollector } from './common/memory/idle-collector';
 import { configuredOrEmbeddedDatabase } from './database/embedded-postgres';
 import { createAppLogger } from './modules/observability/logging/app-logger';
@@ -23,8 +24,9 @@ async function main(): Promise<void> {
   await app.listen(config.app.port, config.app.host);
   logger.log(`Latch listening on http://${config.app.host}:${config.app.port} (docs at /docs)`);
   // With --expose-gc (the shipped flags): one compacting collection when the process goes quiet,
-  // after start and after load, so idle RSS is not the heap of the last burst (docs/operations.md#memory).
-  startIdleCollector();
+  // after start and after load, so idle RSS is not the heap of the last burst (docs/operations.md#memory);
+  // never while a request is waiting for an answer.
+  startIdleCollector({ inFlight: requestsInFlight });
 
   // SIGTERM/SIGINT: stop accepting, finish in-flight requests and after-response work, close the
   // pools, stop the embedded database, exit 0; a hard stop at 10 s bounds a stuck dependency.

@@ -28,7 +28,17 @@ const logger = new Logger('RequestDeadline');
  * generation's survivors) until the next sweep; a sweep drops the cleared slots.
  */
 let inFlight: (FastifyReply | undefined)[] = [];
+/** The armed replies in that list (it also holds cleared slots until the next sweep). */
+let open = 0;
 let sweeper: NodeJS.Timeout | undefined;
+
+/**
+ * Requests that have arrived and not been answered, left hanging for less than the deadline (the
+ * idle collector waits for none: src/common/memory/idle-collector.ts).
+ */
+export function requestsInFlight(): number {
+  return open;
+}
 
 /** What is left of a request's deadline, in milliseconds (negative once it has passed). */
 export function remainingBeforeDeadline(context: RequestContext): number {
@@ -38,6 +48,7 @@ export function remainingBeforeDeadline(context: RequestContext): number {
 /** Starts the request's deadline: an answer at REQUEST_DEADLINE_MS unless its response goes out first. */
 export function armRequestDeadline(reply: FastifyReply, context: RequestContext): void {
   context.deadlineSlot = inFlight.push(reply) - 1;
+  open += 1;
   if (!sweeper) {
     sweeper = setInterval(sweep, SWEEP_MS);
     sweeper.unref();
@@ -49,6 +60,7 @@ export function disarmRequestDeadline(context: RequestContext): void {
   if (context.deadlineSlot === undefined) return;
   inFlight[context.deadlineSlot] = undefined;
   context.deadlineSlot = undefined;
+  open -= 1;
 }
 
 function sweep(): void {
@@ -68,6 +80,7 @@ function sweep(): void {
     }
   }
   inFlight = stillOpen;
+  open = stillOpen.length;
   if (inFlight.length === 0 && sweeper) {
     clearInterval(sweeper);
     sweeper = undefined;

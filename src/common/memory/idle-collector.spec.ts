@@ -5,7 +5,7 @@ import { GROWTH_BYTES, IdleCollector, MIN_INTERVAL_MS, QUIET_TICKS, startIdleCol
 const MB = 2 ** 20;
 
 function harness(start: { heap: number; busy: number }) {
-  const state = { heap: start.heap, busy: start.busy, now: 0, calls: [] as unknown[] };
+  const state = { heap: start.heap, busy: start.busy, inFlight: 0, now: 0, calls: [] as unknown[] };
   const collector = new IdleCollector(
     (options) => {
       state.calls.push(options);
@@ -14,6 +14,7 @@ function harness(start: { heap: number; busy: number }) {
     () => state.heap,
     () => state.busy,
     () => state.now,
+    () => state.inFlight,
   );
   return { state, collector };
 }
@@ -39,6 +40,15 @@ describe('idle collector', () => {
     state.now += MIN_INTERVAL_MS;
     for (let i = 0; i < 20; i++) assert.equal(collector.tick(), false);
     assert.equal(state.calls.length, 0);
+  });
+
+  it('never collects while requests wait for an answer, however idle the loop (a login storm waits on bcrypt threads)', () => {
+    const { state, collector } = harness({ heap: 150 * MB, busy: 0.01 });
+    state.inFlight = 64;
+    for (let i = 0; i < 20; i++) assert.equal(collector.tick(), false);
+    state.inFlight = 0;
+    for (let i = 1; i < QUIET_TICKS; i++) assert.equal(collector.tick(), false);
+    assert.equal(collector.tick(), true, 'once the storm is over');
   });
 
   it('collects after a load that grew the heap as much as a login storm leaves (about 14 MB)', () => {

@@ -1,8 +1,8 @@
 // Gives memory back when the process goes quiet. V8 keeps the heap it grew under load (and the
 // garbage of start-up) until its own memory reducer runs, which takes a minute or more idle; in a
 // small container that is resident memory for nothing. When a load subsides (the event loop was
-// busy, and has now been mostly idle for half a second) and the heap has grown well past its size
-// after the last collection, this runs one full, compacting collection that also shrinks the young
+// busy, and has now been mostly idle for half a second with no request in flight) and the heap has
+// grown past its size after the last collection, this runs one full, compacting collection that also shrinks the young
 // generation and releases pages (V8's "last resort" flavour, about 100 ms on a 50 MB heap): once
 // right after start (the garbage of start-up), then once per load that came and went, at most
 // once every MIN_INTERVAL_MS. A steady load, light or heavy, is never paused by it. It needs `--expose-gc`, which
@@ -19,6 +19,8 @@ export interface IdleCollectorOptions {
   heapBytes?: () => number;
   /** Event-loop utilization since the previous call, 0 to 1 (default: perf_hooks). */
   utilization?: () => number;
+  /** Requests arrived and not yet answered (default: none known). */
+  inFlight?: () => number;
   now?: () => number;
 }
 
@@ -26,7 +28,12 @@ export interface IdleCollectorOptions {
 export const TICK_MS = 250;
 /** Busy: the loop busy at least this share of a tick. A collection waits for a busy tick since the last one. */
 export const BUSY_UTILIZATION = 0.5;
-/** Quiet: the loop busy less than this share of the time (a few requests at most), for QUIET_TICKS ticks in a row: the pause of a collection then meets few requests. */
+/**
+ * Quiet: the loop busy less than this share of the time (a few requests at most) and no request in
+ * flight, for QUIET_TICKS ticks in a row: the pause of a collection then meets few requests. A
+ * login storm leaves the loop nearly idle while its logins wait for bcrypt on other threads; the
+ * requests in flight tell it from a load that has ended.
+ */
 export const QUIET_UTILIZATION = 0.05;
 export const QUIET_TICKS = 2;
 /**
@@ -55,12 +62,14 @@ export class IdleCollector {
     private readonly heapBytes: () => number,
     private readonly utilization: () => number,
     private readonly now: () => number,
+    private readonly inFlight: () => number = () => 0,
   ) {}
 
   tick(): boolean {
     const utilization = this.utilization();
     if (utilization >= BUSY_UTILIZATION) this.sawBusy = true;
-    this.quietTicks = utilization < QUIET_UTILIZATION ? this.quietTicks + 1 : 0;
+    const quiet = utilization < QUIET_UTILIZATION && this.inFlight() === 0;
+    this.quietTicks = quiet ? this.quietTicks + 1 : 0;
     if (!this.sawBusy || this.quietTicks < QUIET_TICKS) return false;
     if (this.now() - this.lastAt < MIN_INTERVAL_MS) return false;
     if (this.baselineBytes !== undefined && this.heapBytes() - this.baselineBytes < GROWTH_BYTES) return false;
@@ -102,6 +111,7 @@ export function startIdleCollector(options: IdleCollectorOptions = {}): (() => v
     options.heapBytes ?? (() => getHeapStatistics().total_physical_size),
     options.utilization ?? utilizationSinceLastCall(),
     options.now ?? Date.now,
+    options.inFlight,
   );
   collector.collect();
   const timer = setInterval(() => collector.tick(), TICK_MS);
