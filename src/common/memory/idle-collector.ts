@@ -2,11 +2,12 @@
 // garbage of start-up) until its own memory reducer runs, which takes a minute or more idle; in a
 // small container that is resident memory for nothing. When a load subsides (the event loop was
 // busy, and has now been mostly idle for half a second with no request in flight) and the heap has
-// grown past its size after the last collection, this runs one full, compacting collection that also shrinks the young
-// generation and releases pages (V8's "last resort" flavour, about 100 ms on a 50 MB heap): once
-// right after start (the garbage of start-up), then once per load that came and went, at most
-// once every MIN_INTERVAL_MS. A steady load, light or heavy, is never paused by it. It needs `--expose-gc`, which
-// the shipped start flags set (docs/operations.md, "Memory"); without it, it does nothing.
+// grown past its size after the last collection, this runs one full, compacting collection that
+// also shrinks the young generation and releases pages (V8's "last resort" flavour, 90 to 160 ms
+// on a 50 MB heap): once right after start (the garbage of start-up), then once per load that came
+// and went, at most once every MIN_INTERVAL_MS. A steady load, light or heavy, is never paused by
+// it. It needs `--expose-gc`, which the shipped start flags set (docs/operations.md, "Memory");
+// without it, it does nothing.
 import { getHeapStatistics } from 'node:v8';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
