@@ -2,9 +2,9 @@
 // The kinds follow how the server's memory is laid out on Linux with glibc: file-backed pages (the
 // `node` binary and its libraries), V8's heap (its pages are anonymous mappings of 256 KB, so
 // anonymous mappings under 1 MB are counted as V8's), glibc's main malloc heap (`[heap]`, grown
-// with brk: Node's and its libraries' native allocations on the main thread), and the other
-// anonymous mappings (glibc's other arenas, allocations above its mmap threshold, V8's code space).
-
+// with brk: Node's and its libraries' native allocations, mostly the main thread's), and the
+// other anonymous mappings (glibc's other arena, allocations above its mmap threshold, V8's code
+// space, thread stacks).
 import { readFileSync } from 'node:fs';
 
 export interface MemoryMap {

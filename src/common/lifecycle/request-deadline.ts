@@ -33,8 +33,8 @@ let open = 0;
 let sweeper: NodeJS.Timeout | undefined;
 
 /**
- * Requests that have arrived and not been answered, left hanging for less than the deadline (the
- * idle collector waits for none: src/common/memory/idle-collector.ts).
+ * Requests that have arrived and are not answered yet; one still open at its deadline is answered
+ * then and no longer counted. The idle collector waits for none (src/common/memory/idle-collector.ts).
  */
 export function requestsInFlight(): number {
   return open;
