@@ -87,17 +87,18 @@ export class BenchRunner {
 
   /** The image's glibc malloc settings, each replaced by the bench's own environment where it sets one. */
   private serverMalloc(): Record<string, string> {
-    const malloc = shippedEnv();
-    for (const [key, value] of Object.entries(process.env)) {
-      if (key.startsWith('MALLOC_') && value !== undefined) malloc[key] = value;
-    }
-    return malloc;
+    return Object.fromEntries(Object.entries(this.inheritedEnv()).filter(([key]) => key.startsWith('MALLOC_')));
+  }
+
+  /** The bench's own environment over the image's malloc settings: what the server starts from. */
+  private inheritedEnv(): Record<string, string> {
+    const env = shippedEnv();
+    for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
+    return env;
   }
 
   private serverEnv(cost: number, database: BenchDatabase, dataDir: string): Record<string, string> {
-    // The image's malloc settings unless the bench's own environment sets them.
-    const env: Record<string, string> = shippedEnv();
-    for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
+    const env = this.inheritedEnv();
     Object.assign(env, {
       NODE_ENV: 'production',
       JWT_ACCESS_SECRET: randomBytes(48).toString('base64url'),
